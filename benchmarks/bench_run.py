@@ -1,0 +1,100 @@
+"""Benchmark one full run, with Mesa's Epstein civil-violence example as a reference.
+
+    python benchmarks/bench_run.py                 # historical scenario, 5 repeats
+    python benchmarks/bench_run.py --repeats 9 --scenario scenarios/classroom.yaml
+
+Reports, as medians over the repeats: the wall time of one run of the scenario (model only,
+no file output), agent-steps per second (agents = organisations' units + communities, per
+weekly step), the peak resident memory of a fresh process doing one run, and the wall time of
+Mesa's own Epstein civil-violence example (shipped inside the mesa package; 40x40 grid,
+200 steps) measured in the same session as a reference, with the ratio between the two.
+Each repeat runs in a fresh subprocess so that peak memory and warm caches are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_RUN = textwrap.dedent(
+    """
+    import json, resource, time
+    from sahel_sim.config import load_scenario
+    from sahel_sim.model import SahelModel
+    t_load = time.perf_counter()
+    sc = load_scenario({path!r})
+    model = SahelModel(sc, seed={seed})
+    t0 = time.perf_counter()
+    agent_steps = 0
+    while model.running:
+        model.step()
+        agent_steps += sum(f.n_units for f in model.forces.values()) + len(model.communities)
+    t1 = time.perf_counter()
+    res = model.result(wall_time_s=t1 - t0)
+    t2 = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({{"run_s": t2 - t_load, "steps_s": t1 - t0, "agent_steps": agent_steps,
+                      "events": res.events.num_rows, "peak_mb": peak_mb}}))
+    """
+)
+
+_EPSTEIN = textwrap.dedent(
+    """
+    import json, time
+    from mesa.examples.advanced.epstein_civil_violence.model import EpsteinCivilViolence, EpsteinScenario
+    model = EpsteinCivilViolence(width=40, height=40, scenario=EpsteinScenario(rng={seed}))
+    t0 = time.perf_counter()
+    for _ in range({steps}):
+        model.step()
+    t1 = time.perf_counter()
+    print(json.dumps({{"run_s": t1 - t0, "agent_steps": {steps} * len(model.agents)}}))
+    """
+)
+
+
+def _python(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "historical.yaml"))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--epstein-steps", type=int, default=200)
+    args = ap.parse_args(argv)
+
+    runs, refs = [], []
+    for i in range(args.repeats):  # interleave so both see the same machine load
+        runs.append(_python(_RUN.format(path=args.scenario, seed=1000 + i)))
+        refs.append(_python(_EPSTEIN.format(seed=1000 + i, steps=args.epstein_steps)))
+
+    med = statistics.median
+    run_s = med(r["run_s"] for r in runs)
+    steps_s = med(r["steps_s"] for r in runs)
+    rate = med(r["agent_steps"] / r["steps_s"] for r in runs)
+    peak = max(r["peak_mb"] for r in runs)
+    ref_s = med(r["run_s"] for r in refs)
+    ref_rate = med(r["agent_steps"] / r["run_s"] for r in refs)
+    print(f"scenario: {args.scenario}  repeats: {args.repeats}")
+    print(f"sahel-sim run (load + steps + tables), median : {run_s:8.3f} s")
+    print(f"sahel-sim weekly steps only, median            : {steps_s:8.3f} s")
+    print(f"sahel-sim agent-steps per second, median       : {rate:12,.0f}")
+    print(f"sahel-sim events per run, median               : {med(r['events'] for r in runs):8.0f}")
+    print(f"sahel-sim peak resident memory (max)           : {peak:8.1f} MB")
+    print(f"Mesa Epstein civil violence, {args.epstein_steps} steps, median: {ref_s:8.3f} s "
+          f"({ref_rate:,.0f} agent-steps/s)")
+    print(f"ratio sahel-sim run / Epstein reference        : {run_s / ref_s:8.2f}")
+    print(f"ratio agent-steps/s sahel-sim / Epstein        : {rate / ref_rate:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m sahel_sim`` is the ``sahel-sim`` command."""
+
+import sys
+
+from sahel_sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""The ``sahel-sim`` command: parses arguments, calls run()/experiments, writes through io/.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; the module list
+below is the whole command surface. Bad input (:class:`~sahel_sim.config.ConfigError`) is
+printed as one message with exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from sahel_sim.config import ConfigError
+
+SUBCOMMAND_MODULES = (
+    "sahel_sim.cli.run_cmd",
+    "sahel_sim.cli.map_cmd",
+    "sahel_sim.cli.sweep_cmd",
+    "sahel_sim.cli.viz_cmd",
+    "sahel_sim.cli.calibrate_cmd",
+)
+
+
+def _version() -> str:
+    try:
+        return version("sahel-sim")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sahel-sim",
+        description="Agent-based simulation of the conflict in Mali (scenarios, sweeps, "
+        "counterfactuals, calibration, maps and a classroom app).",
+    )
+    parser.add_argument("--version", action="version", version=f"sahel-sim {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # subcommand not shipped in this build
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"sahel-sim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sahel-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:  # pragma: no cover - console script wrapper
+    sys.exit(main())

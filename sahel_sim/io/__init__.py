@@ -1,0 +1,1 @@
+"""Writing and reading results: run folders, manifests, atomic writes."""

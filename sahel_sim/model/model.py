@@ -1,0 +1,753 @@
+"""SahelModel: the weekly conflict model on Mali's PRIO-GRID cells (a ``mesa.Model``).
+
+One step is one week. The order within a step (docs/ODD.md, "Process overview"):
+
+1. dated interventions due this week (deploy, withdraw, strength, restrictions, accord, coup);
+2. scheduled deployments and drawdowns advance; camps close on their dates;
+3. organisations move their units (security vacuum, support, targets, southward drift);
+4. presence and security fields are recomputed;
+5. engagements, strikes, attacks on peacekeepers and violence against civilians are drawn
+   (Poisson rates per cell) with stochastic attrition; losses are applied to units;
+6. influence and territorial control update; changes of hands are logged;
+7. grievance, support, recruitment and funding update;
+8. people flee violence (inside Mali or across the nearest border) and return when calm;
+9. the week is recorded.
+
+The model never reads files (the grid comes from the package data), prints or exits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import mesa
+import numpy as np
+
+from sahel_sim.config.schema import Scenario
+from sahel_sim.config.types import ARMED_GROUP_KINDS, GOVERNMENT_SIDE_KINDS
+from sahel_sim.events import CIVILIANS_ACTOR, CIVILIANS_INTER, EVENT_TYPES, SUB_TO_TYPE, EventLog
+from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, MaliGrid, load_grid
+from sahel_sim.model import kernels as K
+from sahel_sim.model.agents import FORCE_CLASSES, Community, Force
+from sahel_sim.model.recorder import Recorder
+
+# Event channel kinds
+BATTLE, REMOTE, STRIKE, PK_ATTACK, VAC = range(5)
+EVENT_TYPE_INDEX = {t: i for i, t in enumerate(EVENT_TYPES)}
+
+
+@cache
+def _candidate_table(grid: MaliGrid, radius_km: float) -> np.ndarray:
+    """Padded table of cells within ``radius_km`` of each cell (-1 pads), nearest first."""
+    d = grid.distance_km
+    within = d <= max(radius_km, 1e-6)
+    width = int(within.sum(axis=1).max())
+    order = np.argsort(d, axis=1, kind="stable")[:, :width]
+    table = np.where(np.take_along_axis(within, order, axis=1), order, -1)
+    return table.astype(np.int64)
+
+
+class SahelModel(mesa.Model):
+    """The conflict in Mali as an agent-based model (see module docstring and docs/ODD.md)."""
+
+    move_noise = 0.35  # Gumbel scale of unit move choices (bounded rationality)
+
+    def __init__(self, scenario: Scenario, *, seed: int, grid: MaliGrid | None = None) -> None:
+        """``grid`` defaults to Mali's PRIO-GRID cells scaled to the scenario's population;
+        tests pass toy grids. The validated scenario is kept as ``self.config`` (Mesa's
+        ``Model.scenario`` is its own experimental Scenario class)."""
+        super().__init__(rng=int(seed))
+        self.config = scenario
+        self.seed = int(seed)
+        self.run_id = f"{scenario.name}-{seed}"
+        ss = np.random.SeedSequence(self.seed)
+        # named exogenous streams: adding an agent never reshuffles them (STYLE.md 3.4)
+        names = ("placement", "accord", "dates")
+        self.streams = {n: np.random.default_rng(s) for n, s in zip(names, ss.spawn(len(names)), strict=True)}
+
+        if grid is None:
+            grid = load_grid(national_population=scenario.population.national_total)
+        self.grid = grid
+        self.n_cells = n = grid.n_cells
+        self.start_date = scenario.start_date
+        self.n_steps = max(1, -(-(scenario.end_date - scenario.start_date).days // 7))
+        self.current_date = self.start_date
+        m = scenario.mechanisms
+
+        # ---------------------------------------------------------------- actors & factions
+        self.actor_ids: list[str] = list(scenario.actors)
+        self.actor_index = {a: i for i, a in enumerate(self.actor_ids)}
+        self.factions: tuple[str, ...] = tuple(scenario.control_factions())
+        self.faction_index = {f: i for i, f in enumerate(self.factions)}
+        self.faction_of = np.array([self.faction_index.get(scenario.actor_faction(a), -1) if scenario.actor_faction(a) else -1
+                                    for a in self.actor_ids])
+        kinds = [scenario.actors[a].kind for a in self.actor_ids]
+        self.kinds = kinds
+        self.is_armed = np.array([k in ARMED_GROUP_KINDS for k in kinds])
+        self.is_jihadist = np.array([k == "jihadist" for k in kinds])
+        self.is_gov = np.array([k in GOVERNMENT_SIDE_KINDS for k in kinds])
+        self.is_pk = np.array([k == "peacekeeper" for k in kinds])
+        self.faction_is_armed = np.array([scenario.actors[f].kind in ARMED_GROUP_KINDS for f in self.factions])
+        self.faction_is_jihadist = np.array([scenario.actors[f].kind == "jihadist" for f in self.factions])
+        self.state_faction = next((i for i, f in enumerate(self.factions) if scenario.actors[f].kind == "state"), -1)
+
+        region_of = grid.region
+        self.operating_bonus = np.zeros((len(self.actor_ids), n))
+        for i, a in enumerate(self.actor_ids):
+            allowed = np.isin(region_of, [REGIONS.index(r) for r in scenario.actors[a].regions])
+            self.operating_bonus[i] = np.where(allowed, 0.0, -1.5)
+
+        self._base_hostility = np.zeros((len(self.actor_ids),) * 2, dtype=bool)
+        for i, a in enumerate(self.actor_ids):
+            for e in scenario.actors[a].enemies:
+                j = self.actor_index[e]
+                self._base_hostility[i, j] = self._base_hostility[j, i] = True
+        self._party_sides = [self._side(p) for p in m.accord.parties]
+        self._rival_sides = [self._side(p) for p in m.rivalry.actors]
+
+        # ---------------------------------------------------------------- per-cell state
+        self.adjacency = grid.adjacency.astype(np.float64).tocsr()
+        self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
+        self.pop_home = grid.population.astype(np.float64).copy()
+        self.idp_host = np.zeros(n)
+        self.idp_origin = np.zeros(n)
+        self.ref_origin = np.zeros(n)
+        self.ref_country = np.zeros(len(NEIGHBOUR_COUNTRIES))
+        self.grievance = np.full(n, m.grievance.baseline)
+        self.support = np.zeros((len(self.factions), n))
+        self.influence = np.zeros((len(self.factions), n))
+        self.control = np.full(n, -1, dtype=np.int8)
+        self.violence_recent = np.zeros(n)
+        self.jihadist_violence_recent = np.zeros(n)
+        self.civilian_deaths_total = np.zeros(n)
+        self.legitimacy = m.grievance.legitimacy_start
+        self.accord_in_force = m.accord.in_force_at_start
+        self.southward_drift = 0.0
+        self._border_distance, self.border_country_of = self._nearest_border()
+        self._locations = self._cell_locations()
+        self._kernels: dict[float, np.ndarray] = {}
+
+        # ---------------------------------------------------------------- agents
+        self.forces: dict[str, Force] = {}
+        for a in self.actor_ids:
+            spec = scenario.actors[a]
+            self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
+        self.communities = [Community(self, c) for c in np.flatnonzero(grid.population > 0)]
+        self._deploy_regions: dict[str, list[str]] = {}
+        rng_place = self.streams["placement"]
+        for a, force in self.forces.items():
+            if force.spec.strength > 0:
+                cells, weights = self.deployment_cells(force)
+                force.add_fighters(force.spec.strength, cells, weights, rng_place)
+                force.establishment = force.spec.strength
+
+        self.events = EventLog(self.run_id, self.seed)
+        self.recorder = Recorder(self)
+        self._interventions = sorted(scenario.interventions.items(), key=lambda kv: (kv[1].date, kv[0]))
+        self._next_iv = 0
+        self._closing_bases: dict[str, list] = {}
+
+        # state as of the start date: interventions dated before it take effect now
+        self._apply_interventions(until=self.start_date, log=False)
+        self._fields()
+        pressure = self._pressure()
+        for _ in range(60):  # settle influence to the starting balance of forces
+            self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
+                                                baseline=m.vacuum.ungoverned_pressure, rate=0.5,
+                                                spread_weight=m.vacuum.spread_weight)
+        self.control = K.control_from_influence(self.influence, m.vacuum.control_threshold)
+        self.running = True
+
+    # ================================================================ helpers
+    def _side(self, actor_id: str) -> np.ndarray:
+        """Actors on the side of ``actor_id``: itself and those whose faction is its faction."""
+        f = self.config.actor_faction(actor_id)
+        return np.array([a == actor_id or (f is not None and self.config.actor_faction(a) == f)
+                         for a in self.actor_ids])
+
+    def _nearest_border(self) -> tuple[np.ndarray, np.ndarray]:
+        g = self.grid
+        border = np.flatnonzero(g.border_country >= 0)
+        d = g.distance_km[:, border]
+        nearest = border[d.argmin(axis=1)]
+        return d.min(axis=1), g.border_country[nearest].astype(np.int64)
+
+    def _cell_locations(self) -> list[tuple[str, float, float, int]]:
+        """ACLED-style location per cell: its largest town, else the cell centre."""
+        g = self.grid
+        out: list[tuple[str, float, float, int] | None] = [None] * self.n_cells
+        for town in g.towns:  # sorted by population, largest first
+            if town.cell is not None and out[town.cell] is None:
+                out[town.cell] = (town.name, town.lat, town.lon, 1)
+        for c in range(self.n_cells):
+            if out[c] is None:
+                out[c] = (f"{REGIONS[g.region[c]]} (PRIO-GRID {int(g.gid[c])})", float(g.lat[c]), float(g.lon[c]), 3)
+        return out  # type: ignore[return-value]
+
+    def kernel(self, reach_km: float) -> np.ndarray:
+        key = round(float(reach_km), 3)
+        k = self._kernels.get(key)
+        if k is None:
+            k = self._kernels[key] = K.distance_kernel(self.grid.distance_km, key)
+        return k
+
+    def candidates(self, radius_km: float) -> np.ndarray:
+        return _candidate_table(self.grid, round(float(radius_km), 1))
+
+    def deployment_cells(self, force: Force) -> tuple[np.ndarray, np.ndarray]:
+        """Where new units of ``force`` appear: its open bases, or its regions by population."""
+        g = self.grid
+        spec = force.spec
+        regions = self._deploy_regions.get(force.actor_id, spec.regions)
+        region_idx = [REGIONS.index(r) for r in regions]
+        if spec.kind == "mercenary" and spec.embedded_with in self.forces:
+            host = self.forces[spec.embedded_with]
+            if host.n_units:
+                cells = np.unique(host.unit_cell[host.unit_mobile] if host.unit_mobile.any() else host.unit_cell)
+                return cells, np.ones(cells.size)
+        if spec.bases is not None:
+            cells = np.array(sorted({b.cell for b in g.bases if b.kind == spec.bases and b.region in regions
+                                     and (b.closed is None or b.closed > self.current_date)}), dtype=np.int64)
+            if cells.size:
+                return cells, np.ones(cells.size)
+        cells = np.flatnonzero(np.isin(g.region, region_idx))
+        return cells, np.sqrt(self.pop_home[cells] + 1.0)
+
+    @property
+    def population_present(self) -> np.ndarray:
+        return self.pop_home + self.idp_host
+
+    @property
+    def jihadist_support(self) -> np.ndarray:
+        return self.support[self.faction_is_jihadist].sum(axis=0)
+
+    def enemy_presence(self, a: int) -> np.ndarray:
+        hostile = self.hostility[a]
+        return self.P[hostile].sum(axis=0) if hostile.any() else np.zeros(self.n_cells)
+
+    def enemy_local(self, a: int) -> np.ndarray:
+        """Armed enemies' fighters near each cell (presence within a short radius)."""
+        hostile = self.hostility[a] & self.is_armed
+        return self.P[hostile].sum(axis=0) if hostile.any() else np.zeros(self.n_cells)
+
+    # ================================================================ fields
+    def _fields(self) -> None:
+        n = self.n_cells
+        A = len(self.actor_ids)
+        self.S = np.zeros((A, n))
+        self.P = np.zeros((A, n))
+        for i, a in enumerate(self.actor_ids):
+            f = self.forces[a]
+            if f.n_units:
+                self.S[i] = K.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
+                self.P[i] = K.presence(self.S[i], self.kernel(f.spec.reach_km * f.reach_factor))
+        m = self.config.mechanisms
+        self.security, self.vacuum, self.pk_cover = K.security(
+            self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
+            half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
+            pk_weight=m.vacuum.peacekeeper_weight)
+        self.hostility = self._hostility()
+
+    def _hostility(self) -> np.ndarray:
+        h = self._base_hostility.copy()
+        if self.accord_in_force:
+            a, b = self._party_sides
+            h[np.ix_(a, b)] = False
+            h[np.ix_(b, a)] = False
+        if self.current_date >= self.config.mechanisms.rivalry.start_date:
+            a, b = self._rival_sides
+            h[np.ix_(a, b)] = True
+            h[np.ix_(b, a)] = True
+        np.fill_diagonal(h, False)
+        return h
+
+    def _pressure(self) -> np.ndarray:
+        """Territorial pressure per faction (F, n): presence of the faction's actors."""
+        pressure = np.zeros((len(self.factions), self.n_cells))
+        for i in range(len(self.actor_ids)):
+            f = self.faction_of[i]
+            if f >= 0:
+                pressure[f] += self.P[i]
+        return pressure
+
+    # ================================================================ step
+    def step(self) -> None:
+        t = self.steps - 1
+        self.week = t
+        self.current_date = self.start_date + dt.timedelta(days=7 * t)
+        week_end = self.current_date + dt.timedelta(days=7)
+        self._apply_interventions(until=week_end, log=True)
+        for force in self.forces.values():
+            force.ramp(self)
+            if force.closing_bases:
+                self._close_bases(force)
+        self._check_accord()
+        # units decide on last week's picture (fields as they stood after last week's fighting)
+        self.hostility = self._hostility()
+        for a in self.actor_ids:  # scenario order: deterministic
+            self.forces[a].move()
+        self._fields()
+        week = self._violence()
+        self._territory(week)
+        self._society(week)
+        self._displacement(week)
+        self.recorder.record(week)
+        if self.steps >= self.n_steps:
+            self.running = False
+
+    # ---------------------------------------------------------------- interventions
+    def _apply_interventions(self, *, until: dt.date, log: bool) -> None:
+        while self._next_iv < len(self._interventions) and self._interventions[self._next_iv][1].date < until:
+            iid, iv = self._interventions[self._next_iv]
+            self._next_iv += 1
+            elapsed = max(0, (self.current_date - iv.date).days // 7) if not log else 0
+            self._apply(iid, iv, elapsed_weeks=elapsed, log=log)
+
+    def _apply(self, iid: str, iv, *, elapsed_weeks: int, log: bool) -> None:
+        kind = iv.type
+        force = self.forces.get(getattr(iv, "actor", ""))
+        if kind in ("deploy", "set_strength", "withdraw"):
+            weeks_left = max(1, iv.over_weeks - elapsed_weeks)
+            if kind == "deploy":
+                if iv.regions:
+                    self._deploy_regions[force.actor_id] = list(iv.regions)
+                target = force.scheduled_target + iv.strength
+            elif kind == "set_strength":
+                target = iv.strength
+            else:
+                target = 0.0
+                if iv.follow_base_closures:
+                    force.closing_bases = True
+            force.schedule_strength(target, weeks_left)
+            if elapsed_weeks >= iv.over_weeks or not log:
+                # already completed (or under way) before the start date: apply its state now
+                for _ in range(min(iv.over_weeks, elapsed_weeks) or 0):
+                    force.ramp(self)
+                if force.closing_bases:
+                    self._close_bases(force)
+        elif kind == "restrict_movement":
+            force.reach_factor = iv.reach_factor
+        elif kind == "sign_accord":
+            self.accord_in_force = True
+            if log:
+                self._log_strategic("Agreement", self.config.mechanisms.accord.parties, cell=self._capital_cell())
+        elif kind == "end_accord":
+            if self.accord_in_force and log:
+                self._log_strategic("Change to group/activity", self.config.mechanisms.accord.parties, cell=self._capital_cell())
+            self.accord_in_force = False
+        elif kind == "coup":
+            # a coup before the start date has partly worn off by then
+            recovery = self.config.mechanisms.grievance.legitimacy_recovery_per_week
+            shock = iv.legitimacy_shock * (1.0 - recovery) ** elapsed_weeks
+            self.legitimacy = max(0.0, self.legitimacy - shock)
+            if log and self.state_faction >= 0:
+                self._log_strategic("Change to group/activity", [self.factions[self.state_faction]], cell=self._capital_cell())
+
+    def _capital_cell(self) -> int:
+        return int(np.flatnonzero(self.grid.region == REGIONS.index("Bamako"))[0])
+
+    def _close_bases(self, force: Force) -> None:
+        """Hand over camps whose documented closure date has passed (logged as transfers)."""
+        done = self._closing_bases.setdefault(force.actor_id, [])
+        for b in self.grid.bases:
+            if b.kind != force.spec.bases or b.closed is None or b.closed >= self.current_date + dt.timedelta(days=7):
+                continue
+            if b.name in done:
+                continue
+            done.append(b.name)
+            gone = force.close_units_at(np.array([b.cell]))
+            if gone > 0 and self.steps > 0:
+                to = self.factions[self.state_faction] if self.state_faction >= 0 else ""
+                self._log_strategic("Non-violent transfer of territory", [force.actor_id, to] if to else [force.actor_id],
+                                    cell=b.cell)
+
+    def _check_accord(self) -> None:
+        acc = self.config.mechanisms.accord
+        if not self.accord_in_force or acc.guarantor is None:
+            return
+        g = self.forces[acc.guarantor]
+        if g.peak_strength > 0 and g.strength >= acc.guarantor_min_share * g.peak_strength:
+            return
+        if self.streams["accord"].random() < acc.collapse_hazard_per_week:
+            self.accord_in_force = False
+            self._log_strategic("Change to group/activity", acc.parties, cell=self._capital_cell())
+
+    def _log_strategic(self, sub: str, actor_ids: list[str], *, cell: int) -> None:
+        a1 = self.forces[actor_ids[0]]
+        a2 = self.forces[actor_ids[1]] if len(actor_ids) > 1 else None
+        name, lat, lon, prec = self._locations[cell]
+        self.events.add(date=self.current_date, week=max(self.steps - 1, 0), sub_event_type=sub,
+                        actor1=self._parent_name(a1), assoc_actor_1=self._assoc_name(a1), inter1=a1.spec.inter,
+                        actor2=self._parent_name(a2) if a2 else "", assoc_actor_2=self._assoc_name(a2) if a2 else "",
+                        inter2=a2.spec.inter if a2 else 0, admin1=REGIONS[self.grid.region[cell]], location=name,
+                        latitude=lat, longitude=lon, geo_precision=prec, fatalities=0, gid=int(self.grid.gid[cell]),
+                        actor1_id=a1.actor_id, actor2_id=a2.actor_id if a2 else "")
+        self.recorder.note_logged(cell, SUB_TO_TYPE[sub])
+
+    def _parent_name(self, force: Force) -> str:
+        parent = force.spec.part_of
+        return self.forces[parent].acled_name(self.current_date) if parent else force.acled_name(self.current_date)
+
+    def _assoc_name(self, force: Force) -> str:
+        return force.acled_name(self.current_date) if force.spec.part_of else ""
+
+    # ---------------------------------------------------------------- violence
+    def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+        """Event channels (attacker, target or -1 for civilians, kind) and their weekly rates."""
+        m = self.config.mechanisms
+        c, pk = m.combat, m.peacekeeping
+        cap = K.saturating(self.S, c.capacity_half_fighters)
+        avail = K.saturating(self.P, c.target_half_presence)
+        pk_cover = self.pk_cover
+        deter = 1.0 - pk.deterrence * pk_cover
+        protect = 1.0 - pk.protection * pk_cover
+        channels: list[tuple[int, int, int]] = []
+        rates: list[np.ndarray] = []
+        jihad_support = self.jihadist_support
+        contest = 1.0 - self.influence.max(axis=0)
+        pop_factor = K.saturating(self.population_present, 5000.0)
+        for a, aid in enumerate(self.actor_ids):
+            spec = self.config.actors[aid]
+            if not self.S[a].any():
+                continue
+            for b in np.flatnonzero(self.hostility[a]):
+                if not self.P[b].any():
+                    continue
+                if self.is_pk[b]:
+                    if self.is_armed[a]:
+                        channels.append((a, b, PK_ATTACK))
+                        rates.append(pk.attack_rate_per_week * spec.aggression * cap[a] * avail[b])
+                    continue
+                base = c.battle_rate_per_week * spec.aggression * cap[a] * avail[b]
+                if self.is_armed[a]:
+                    base = base * deter
+                channels.append((a, b, BATTLE))
+                rates.append(base)
+                if self.is_armed[a] and self.is_gov[b]:
+                    channels.append((a, b, REMOTE))
+                    rates.append(c.remote_violence_ratio * base)
+                if spec.kind == "foreign" and self.is_armed[b]:
+                    # a weekly strike budget that scales with the force (air assets), spread
+                    # over the cells where it is present and finds targets
+                    w = self.P[a] * avail[b]
+                    if w.sum() > 0:
+                        budget = c.strike_rate_per_week * spec.aggression * self.forces[aid].strength / 1000.0
+                        channels.append((a, b, STRIKE))
+                        rates.append(budget * w / w.sum())
+            if spec.civilian_targeting > 0:
+                if spec.kind == "jihadist" or spec.kind == "separatist":
+                    f = self.faction_of[a]
+                    hostile_community = 1.0 - (self.support[f] if f >= 0 else 0.0)
+                    r = m.civilians.coercion_rate_per_week * spec.civilian_targeting * cap[a] * hostile_community * (0.3 + contest)
+                elif spec.kind == "militia":
+                    r = m.civilians.coercion_rate_per_week * spec.civilian_targeting * cap[a] * (0.1 + jihad_support) * 2.0
+                else:  # state, foreign and mercenary forces during counter-insurgency operations
+                    r = m.civilians.state_harm_rate_per_week * spec.civilian_targeting * cap[a] * (0.2 + jihad_support) * (1.0 + self.legitimacy_gap)
+                channels.append((a, -1, VAC))
+                rates.append(r * pop_factor * protect)
+        if not rates:
+            return channels, np.zeros((0, self.n_cells))
+        return channels, np.vstack(rates)
+
+    @property
+    def legitimacy_gap(self) -> float:
+        return max(0.0, self.config.mechanisms.grievance.legitimacy_start - self.legitimacy)
+
+    def _violence(self) -> dict[str, np.ndarray]:
+        """Draw this week's events and their fatalities; apply losses; log the events."""
+        m = self.config.mechanisms
+        c = m.combat
+        rng = self.rng
+        n, A = self.n_cells, len(self.actor_ids)
+        channels, rates = self._channels()
+        counts = rng.poisson(rates) if rates.size else np.zeros((0, n), dtype=np.int64)
+        ch_idx, cells = np.nonzero(counts)
+        reps = counts[ch_idx, cells]
+        ch_idx = np.repeat(ch_idx, reps)
+        cells = np.repeat(cells, reps)
+        n_ev = ch_idx.size
+
+        losses = np.zeros((A, n))
+        civ_deaths = np.zeros(n)
+        civ_by_actor = np.zeros((A, n))
+        events_cell = np.zeros(n)
+        jihad_events = np.zeros(n)
+        rival_fights = np.zeros(n, dtype=bool)
+        if n_ev:
+            att = np.array([channels[i][0] for i in ch_idx])
+            tgt = np.array([channels[i][1] for i in ch_idx])
+            kind = np.array([channels[i][2] for i in ch_idx])
+            lethal = np.array([self.config.actors[a].lethality for a in self.actor_ids])
+            e_att = np.maximum(self.S[att, cells], 0.3 * self.P[att, cells])
+            tgt_safe = np.where(tgt >= 0, tgt, 0)
+            e_def = np.maximum(self.S[tgt_safe, cells], 0.3 * self.P[tgt_safe, cells])
+            mean_att, mean_def = K.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
+                                                   lethality_att=lethal[att], lethality_def=lethal[tgt_safe])
+            # remote violence and strikes: one-sided, a fraction of a clash's lethality
+            one_sided = (kind == REMOTE) | (kind == STRIKE) | (kind == PK_ATTACK)
+            mean_att = np.where(one_sided, 0.0, mean_att)
+            mean_def = np.where(kind == REMOTE, 0.35 * mean_def, mean_def)
+            mean_def = np.where(kind == PK_ATTACK, 0.15 * mean_def, mean_def)
+            mean_def = np.where(kind == STRIKE, 0.8 * mean_def, mean_def)
+            # violence against civilians: deaths per attack (mercenaries far deadlier)
+            merc = np.array([self.config.actors[a].kind == "mercenary" for a in self.actor_ids])[att]
+            vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
+            abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
+            vac_mean = np.where(abduct, 0.1, vac_mean)
+            shape = c.fatality_dispersion
+            l_att = np.minimum(K.negbin(rng, mean_att, shape), np.ceil(e_att))
+            l_def = np.minimum(K.negbin(rng, mean_def, shape), np.ceil(e_def))
+            civ = np.where(kind == VAC, K.negbin(rng, vac_mean, shape * 0.6), 0)
+            l_def = np.where(kind == VAC, 0, l_def)
+            # a quarter of mine/IED victims are civilians (MINUSMA, report to 31 Aug 2022)
+            ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), 0.25), 0)
+            l_def = l_def - ied_civ
+            civ = civ + ied_civ
+            np.add.at(losses, (att, cells), l_att)
+            ok = tgt >= 0
+            np.add.at(losses, (tgt[ok], cells[ok]), l_def[ok])
+            np.add.at(civ_deaths, cells, civ)
+            np.add.at(civ_by_actor, (att, cells), civ)
+            np.add.at(events_cell, cells, 1.0)
+            jihadi = self.is_jihadist[att] | (ok & self.is_jihadist[tgt_safe])
+            np.add.at(jihad_events, cells, jihadi.astype(float))
+            ra, rb = self._rival_sides
+            rival_fights[cells[ok & ((ra[att] & rb[tgt_safe]) | (rb[att] & ra[tgt_safe]))]] = True
+            types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
+            self.recorder.note_events(att, tgt, types, cells, l_att + l_def, civ)
+
+        for i, a in enumerate(self.actor_ids):
+            if losses[i].any():
+                self._distribute_losses(self.forces[a], losses[i])
+        self.civilian_deaths_total += civ_deaths
+        mem = m.displacement.violence_memory_weeks
+        self.violence_recent += (events_cell - self.violence_recent) / mem
+        self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
+        return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
+                "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
+
+    def _distribute_losses(self, force: Force, loss_cells: np.ndarray) -> None:
+        """Spread losses at cells over the force's units by fighters times proximity."""
+        where = np.flatnonzero(loss_cells)
+        if force.n_units == 0 or where.size == 0:
+            return
+        k = self.kernel(force.spec.reach_km * force.reach_factor)
+        w = force.unit_fighters[:, None] * k[force.unit_cell][:, where]
+        total = w.sum(axis=0)
+        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        force.apply_losses(w @ loss_cells[where])
+
+    def _log_events(self, att, tgt, kind, cells, fatalities, abduct) -> np.ndarray:
+        """Append the week's events to the log; returns each event's index in EVENT_TYPES."""
+        subs = {BATTLE: "Armed clash", REMOTE: "Remote explosive/landmine/IED", STRIKE: "Air/drone strike"}
+        rng_dates = self.streams["dates"]
+        offsets = rng_dates.integers(0, 7, size=att.size)
+        pk_ied = rng_dates.random(att.size) < 0.6  # most attacks on peacekeepers are IEDs and shelling
+        types = np.zeros(att.size, dtype=np.int64)
+        for i in range(att.size):
+            k = int(kind[i])
+            if k == VAC:
+                sub = "Abduction/forced disappearance" if abduct[i] else "Attack"
+            elif k == PK_ATTACK:
+                sub = "Remote explosive/landmine/IED" if pk_ied[i] else "Armed clash"
+            else:
+                sub = subs[k]
+            types[i] = EVENT_TYPE_INDEX[SUB_TO_TYPE[sub]]
+            f1 = self.forces[self.actor_ids[att[i]]]
+            if tgt[i] >= 0:
+                f2 = self.forces[self.actor_ids[tgt[i]]]
+                actor2, assoc2, inter2, id2 = self._parent_name(f2), self._assoc_name(f2), f2.spec.inter, f2.actor_id
+            else:
+                actor2, assoc2, inter2, id2 = CIVILIANS_ACTOR, "", CIVILIANS_INTER, "Civilians"
+            cell = int(cells[i])
+            name, lat, lon, prec = self._locations[cell]
+            self.events.add(date=self.current_date + dt.timedelta(days=int(offsets[i])), week=self.week,
+                            sub_event_type=sub, actor1=self._parent_name(f1), assoc_actor_1=self._assoc_name(f1),
+                            inter1=f1.spec.inter, actor2=actor2, assoc_actor_2=assoc2, inter2=inter2,
+                            admin1=REGIONS[self.grid.region[cell]], location=name, latitude=lat, longitude=lon,
+                            geo_precision=prec, fatalities=int(fatalities[i]), gid=int(self.grid.gid[cell]),
+                            actor1_id=f1.actor_id, actor2_id=id2)
+        return types
+
+    # ---------------------------------------------------------------- territory
+    def _territory(self, week: dict[str, np.ndarray]) -> None:
+        m = self.config.mechanisms.vacuum
+        pressure = self._pressure()
+        # armed factions press harder where people support them
+        pressure *= 1.0 + self.support
+        before = self.control
+        self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
+                                            baseline=m.ungoverned_pressure, rate=m.influence_rate_per_week,
+                                            spread_weight=m.spread_weight)
+        self.control = K.control_from_influence(self.influence, m.control_threshold)
+        flipped = np.flatnonzero((self.control != before) & (self.control >= 0) & self._has_town)
+        for cell in flipped:
+            new = self.factions[self.control[cell]]
+            old = self.factions[before[cell]] if before[cell] >= 0 else None
+            sub = "Government regains territory" if self.control[cell] == self.state_faction else "Non-state actor overtakes territory"
+            self._log_strategic(sub, [new, old] if old else [new], cell=int(cell))
+        # southward spread: consolidation of jihadist control in the core regions
+        s = self.config.mechanisms.southward
+        core = self._core_cells
+        jihad_ctrl = np.isin(self.control[core], np.flatnonzero(self.faction_is_jihadist))
+        consolidation = float(jihad_ctrl.mean()) if core.size else 0.0
+        self.consolidation = consolidation
+        excess = max(0.0, consolidation - s.consolidation_threshold) / max(1e-9, 1.0 - s.consolidation_threshold)
+        self.southward_drift = s.drift_per_degree * excess
+
+    @property
+    def _has_town(self) -> np.ndarray:
+        if not hasattr(self, "_town_mask"):
+            mask = np.zeros(self.n_cells, dtype=bool)
+            for t in self.grid.towns:
+                if t.cell is not None and t.population >= 10000:
+                    mask[t.cell] = True
+            self._town_mask = mask
+        return self._town_mask
+
+    @property
+    def _core_cells(self) -> np.ndarray:
+        if not hasattr(self, "_core"):
+            idx = [REGIONS.index(r) for r in self.config.mechanisms.southward.core_regions]
+            self._core = np.flatnonzero(np.isin(self.grid.region, idx))
+        return self._core
+
+    # ---------------------------------------------------------------- society
+    def _society(self, week: dict[str, np.ndarray]) -> None:
+        m = self.config.mechanisms
+        g = m.grievance
+        pop = self.population_present
+        self.legitimacy += g.legitimacy_recovery_per_week * (g.legitimacy_start - self.legitimacy)
+        harm_mask = self.is_gov | np.array([k == "militia" for k in self.kinds])
+        state_harm = week["civ_by_actor"][harm_mask].sum(axis=0)
+        self.grievance = K.update_grievance(self.grievance, state_harm, pop, adjacency=self.adjacency, degree=self.degree,
+                                            sensitivity=g.harm_sensitivity, spillover=g.spillover,
+                                            decay=g.decay_per_week, baseline=g.baseline + self.legitimacy_gap)
+        own_harm = np.zeros((len(self.factions), self.n_cells))
+        for i in range(len(self.actor_ids)):
+            f = self.faction_of[i]
+            if f >= 0:
+                own_harm[f] += week["civ_by_actor"][i]
+        armed_influence = np.where(self.faction_is_armed[:, None], self.influence, 0.0)
+        self.support = K.update_support(self.support, grievance=self.grievance, influence=armed_influence,
+                                        own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
+                                        harm_sensitivity=g.harm_sensitivity * 0.5)
+        # rivalry: the side that fights the rival where people live gains their support
+        if week["rival_fights"].any():
+            ra = self.faction_of[np.flatnonzero(self._rival_sides[0])[0]]
+            if ra >= 0:
+                gain = m.rivalry.protection_support_gain
+                cells = week["rival_fights"]
+                self.support[ra, cells] += gain * (1.0 - self.support[:, cells].sum(axis=0))
+        self._recruit(pop)
+
+    def _recruit(self, pop: np.ndarray) -> None:
+        m = self.config.mechanisms
+        fund = m.funding
+        for i, aid in enumerate(self.actor_ids):
+            force = self.forces[aid]
+            spec = force.spec
+            if not self.is_armed[i] or spec.recruitment_per_week <= 0:
+                continue
+            f = self.faction_of[i]
+            # recruiters reach people near any of their units (proximity, not numbers)
+            exposure = self.kernel(2.0 * spec.reach_km)[np.unique(force.unit_cell)].max(axis=0) \
+                if force.n_units else np.zeros(self.n_cells)
+            if spec.kind == "militia":
+                # self-defence militias form where jihadist violence strikes and the state is absent
+                potential = pop / 1000.0 * np.minimum(self.jihadist_violence_recent, 1.0) * (0.3 + self.vacuum)
+                exposure = np.maximum(exposure, 0.5 * (self.operating_bonus[i] == 0))
+            else:
+                sup = self.support[f] if f >= 0 else np.zeros(self.n_cells)
+                potential = K.recruitment_potential(pop, self.grievance, sup, self.vacuum,
+                                                    absence_weight=m.grievance.state_absence_weight)
+            weights = potential * exposure
+            # logistic ceiling: a group cannot outgrow the sympathisers within its reach
+            carrying = m.grievance.fighters_per_thousand_sympathisers * float(weights.sum())
+            room = max(0.0, 1.0 - force.strength / carrying) if carrying > 0 else 0.0
+            recruits = spec.recruitment_per_week * float(weights.sum()) * room
+            # funding: taxation of the people under the faction's influence pays for fighters
+            if f >= 0:
+                members = [j for j in range(len(self.actor_ids)) if self.faction_of[j] == f and self.is_armed[j]]
+                total = sum(self.forces[self.actor_ids[j]].strength for j in members) or 1.0
+                income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
+            else:
+                income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * 0.2
+            force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
+            if force.funds < 0:
+                force.remove_fighters(fund.desertion_when_broke * force.strength)
+                recruits = 0.0
+            elif fund.recruit_cost > 0:
+                recruits = min(recruits, force.funds / fund.recruit_cost)
+            if spec.max_strength is not None:
+                recruits = min(recruits, max(0.0, spec.max_strength - force.strength))
+            force.last_capacity = carrying
+            force.last_recruits = recruits
+            if recruits > 0 and weights.sum() > 0:
+                force.funds -= recruits * fund.recruit_cost
+                cells = np.flatnonzero(weights > 0)
+                force.add_fighters(recruits, cells, weights[cells], self.rng)
+
+    # ---------------------------------------------------------------- displacement
+    def _displacement(self, week: dict[str, np.ndarray]) -> None:
+        d = self.config.mechanisms.displacement
+        fleeing = K.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
+                           per_death=d.flee_per_death, max_share=d.max_flee_share_per_week)
+        origins = np.flatnonzero(fleeing > 0)
+        if origins.size:
+            out = fleeing[origins]
+            p_abroad = d.abroad_share_near_border * np.exp(-self._border_distance[origins] / d.abroad_decay_km)
+            abroad = out * p_abroad
+            internal = out - abroad
+            w = K.destination_weights(origins, distance_km=self.grid.distance_km, security=self.security,
+                                      population=self.population_present, violence=self.violence_recent,
+                                      range_km=d.flee_range_km)
+            self.idp_host += internal @ w
+            self.idp_origin[origins] += internal
+            self.ref_origin[origins] += abroad
+            self.ref_country += np.bincount(self.border_country_of[origins], weights=abroad,
+                                            minlength=self.ref_country.size)
+            self.pop_home[origins] -= out
+        # return when calm (pooled at the hosts: hosts lose returnees in proportion to their IDPs)
+        calm = self.violence_recent < d.calm_events_per_week
+        ret_i = d.return_rate_per_week * self.idp_origin * calm
+        ret_r = 0.5 * d.return_rate_per_week * self.ref_origin * calm
+        total_i, total_r = self.idp_host.sum(), self.ref_country.sum()
+        if total_i > 0:
+            self.idp_host *= 1.0 - ret_i.sum() / total_i
+        if total_r > 0:
+            self.ref_country *= 1.0 - ret_r.sum() / total_r
+        self.idp_origin -= ret_i
+        self.ref_origin -= ret_r
+        self.pop_home += ret_i + ret_r
+        growth = self.config.population.growth_per_year
+        if growth:
+            factor = (1.0 + growth) ** (1.0 / 52.1775)
+            self.pop_home *= factor
+            self.idp_host *= factor
+            self.idp_origin *= factor
+            self.ref_origin *= factor
+            self.ref_country *= factor
+
+    # ================================================================ outputs
+    def weekly_frame(self):
+        """National weekly series so far (pandas DataFrame), for live charts."""
+        return self.recorder.national_frame()
+
+    def result(self, *, wall_time_s: float = 0.0):
+        from sahel_sim.run import RunResult
+
+        return RunResult(scenario=self.config, seed=self.seed, run_id=self.run_id, events=self.events.to_table(),
+                         weekly=self.recorder.weekly_table(), refugees=self.recorder.refugee_table(),
+                         snapshots=self.recorder.snapshots(), wall_time_s=wall_time_s, n_steps=int(self.steps),
+                         extra={"final_accord_in_force": bool(self.accord_in_force),
+                                "final_legitimacy": float(self.legitimacy)})
+
+
+def total_population(model: SahelModel) -> float:
+    """Residents + hosted IDPs + refugees abroad (conserved when growth is zero)."""
+    return float(model.pop_home.sum() + model.idp_host.sum() + model.ref_country.sum())
+
+
+__all__ = ["SahelModel", "total_population"]
