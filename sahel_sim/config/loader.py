@@ -20,13 +20,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sahel_sim.config.errors import ConfigError
 from sahel_sim.config.schema import Scenario
 
 MAX_EXTENDS_DEPTH = 10
-
-
-class ConfigError(ValueError):
-    """A bad input file or override. ``str(err)`` is the one-line message users see."""
 
 
 # --------------------------------------------------------------------------- merging

@@ -169,6 +169,8 @@ class SahelModel(mesa.Model):
     def _nearest_border(self) -> tuple[np.ndarray, np.ndarray]:
         g = self.grid
         border = np.flatnonzero(g.border_country >= 0)
+        if border.size == 0:  # a landlocked toy world: nobody can cross a border
+            return np.full(self.n_cells, np.inf), np.zeros(self.n_cells, dtype=np.int64)
         d = g.distance_km[:, border]
         nearest = border[d.argmin(axis=1)]
         return d.min(axis=1), g.border_country[nearest].astype(np.int64)
@@ -274,6 +276,9 @@ class SahelModel(mesa.Model):
     # ================================================================ step
     def step(self) -> None:
         t = self.steps - 1
+        if t >= self.n_steps:  # past the end date: nothing more happens
+            self.running = False
+            return
         self.week = t
         self.current_date = self.start_date + dt.timedelta(days=7 * t)
         week_end = self.current_date + dt.timedelta(days=7)
@@ -345,7 +350,10 @@ class SahelModel(mesa.Model):
                 self._log_strategic("Change to group/activity", [self.factions[self.state_faction]], cell=self._capital_cell())
 
     def _capital_cell(self) -> int:
-        return int(np.flatnonzero(self.grid.region == REGIONS.index("Bamako"))[0])
+        """Where national events (coups, accords) are located: Bamako's cell, else the most
+        populous cell (toy worlds)."""
+        cells = np.flatnonzero(self.grid.region == REGIONS.index("Bamako"))
+        return int(cells[0]) if cells.size else int(np.argmax(self.grid.population))
 
     def _close_bases(self, force: Force) -> None:
         """Hand over camps whose documented closure date has passed (logged as transfers)."""
