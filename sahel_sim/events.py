@@ -90,74 +90,85 @@ def interaction_code(inter1: int, inter2: int) -> int:
     return lo * 10 + hi if lo else hi
 
 
+# columns the model supplies; the others are derived in EventLog.to_table
+_INPUT_COLUMNS = ("event_date", "week", "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2",
+                  "assoc_actor_2", "inter2", "admin1", "location", "latitude", "longitude", "geo_precision",
+                  "fatalities", "gid", "actor1_id", "actor2_id")
+
+
 class EventLog:
-    """Accumulates events week by week as column lists; ``to_table`` builds the Arrow table."""
+    """Accumulates events in weekly batches of arrays; ``to_table`` derives ACLED's other
+    columns (ids, year, event type, interaction, civilian targeting) in one vectorised pass."""
 
     def __init__(self, run_id: str, seed: int) -> None:
         self.run_id = run_id
         self.seed = seed
-        self._cols: dict[str, list] = {name: [] for name in EVENT_COLUMNS}
+        self._chunks: list[dict[str, np.ndarray]] = []
         self._n = 0
 
     def __len__(self) -> int:
         return self._n
 
-    def add(
-        self,
-        *,
-        date: dt.date,
-        week: int,
-        sub_event_type: str,
-        actor1: str,
-        assoc_actor_1: str,
-        inter1: int,
-        actor2: str,
-        assoc_actor_2: str,
-        inter2: int,
-        admin1: str,
-        location: str,
-        latitude: float,
-        longitude: float,
-        geo_precision: int,
-        fatalities: int,
-        gid: int,
-        actor1_id: str,
-        actor2_id: str,
-    ) -> None:
-        self._n += 1
-        c = self._cols
-        c["event_id_cnty"].append(f"MLI{self._n}")
-        c["event_date"].append(date)
-        c["year"].append(date.year)
-        c["event_type"].append(SUB_TO_TYPE[sub_event_type])
-        c["sub_event_type"].append(sub_event_type)
-        c["actor1"].append(actor1)
-        c["assoc_actor_1"].append(assoc_actor_1)
-        c["inter1"].append(inter1)
-        c["actor2"].append(actor2)
-        c["assoc_actor_2"].append(assoc_actor_2)
-        c["inter2"].append(inter2)
-        c["interaction"].append(interaction_code(inter1, inter2))
-        c["civilian_targeting"].append("Civilian targeting" if inter2 == CIVILIANS_INTER else "")
-        c["iso"].append(466)
-        c["region"].append("Western Africa")
-        c["country"].append("Mali")
-        c["admin1"].append(ACLED_ADMIN1.get(admin1, admin1))
-        c["location"].append(location)
-        c["latitude"].append(round(float(latitude), 4))
-        c["longitude"].append(round(float(longitude), 4))
-        c["geo_precision"].append(geo_precision)
-        c["source"].append("sahel-sim")
-        c["fatalities"].append(int(fatalities))
-        c["run_id"].append(self.run_id)
-        c["seed"].append(self.seed)
-        c["gid"].append(int(gid))
-        c["week"].append(int(week))
-        c["actor1_id"].append(actor1_id)
-        c["actor2_id"].append(actor2_id)
+    def add_batch(self, **cols) -> None:
+        """Append k events: every column of ``_INPUT_COLUMNS`` as an array of length k (or a
+        scalar, broadcast). ``event_date`` is an array of numpy datetime64[D]."""
+        missing = set(_INPUT_COLUMNS) - set(cols)
+        if missing:
+            raise TypeError(f"EventLog.add_batch: missing columns {sorted(missing)}")
+        k = len(cols["fatalities"]) if np.ndim(cols["fatalities"]) else 1
+        chunk = {name: np.broadcast_to(np.asarray(cols[name]), (k,)) for name in _INPUT_COLUMNS}
+        self._chunks.append(chunk)
+        self._n += k
+
+    def add(self, **cols) -> None:
+        """Append one event given as scalars (``event_date`` a ``datetime.date``)."""
+        cols = dict(cols)
+        cols["event_date"] = np.datetime64(cols["event_date"], "D")
+        self.add_batch(**{k: np.asarray([v]) for k, v in cols.items()})
 
     def to_table(self) -> pa.Table:
-        return pa.table({k: pa.array(v, type=EVENT_SCHEMA.field(k).type) for k, v in self._cols.items()}, schema=EVENT_SCHEMA)
+        if not self._chunks:
+            return empty_events()
+        col = {name: np.concatenate([c[name] for c in self._chunks]) for name in _INPUT_COLUMNS}
+        n = self._n
+        dates = col["event_date"].astype("datetime64[D]")
+        sub = col["sub_event_type"].astype(object)
+        inter1 = col["inter1"].astype(np.int64)
+        inter2 = col["inter2"].astype(np.int64)
+        lo, hi = np.minimum(inter1, inter2), np.maximum(inter1, inter2)
+        admin1 = col["admin1"].astype(object)
+        data = {
+            "event_id_cnty": np.char.add("MLI", np.arange(1, n + 1).astype(str)).astype(object),
+            "event_date": dates,
+            "year": dates.astype("datetime64[Y]").astype(np.int64) + 1970,
+            "event_type": np.array([SUB_TO_TYPE[x] for x in sub], dtype=object),
+            "sub_event_type": sub,
+            "actor1": col["actor1"].astype(object),
+            "assoc_actor_1": col["assoc_actor_1"].astype(object),
+            "inter1": inter1,
+            "actor2": col["actor2"].astype(object),
+            "assoc_actor_2": col["assoc_actor_2"].astype(object),
+            "inter2": inter2,
+            "interaction": np.where(lo > 0, lo * 10 + hi, hi),
+            "civilian_targeting": np.where(inter2 == CIVILIANS_INTER, "Civilian targeting", "").astype(object),
+            "iso": np.full(n, 466),
+            "region": np.full(n, "Western Africa", dtype=object),
+            "country": np.full(n, "Mali", dtype=object),
+            "admin1": np.array([ACLED_ADMIN1.get(a, a) for a in admin1], dtype=object),
+            "location": col["location"].astype(object),
+            "latitude": np.round(col["latitude"].astype(np.float64), 4),
+            "longitude": np.round(col["longitude"].astype(np.float64), 4),
+            "geo_precision": col["geo_precision"].astype(np.int64),
+            "source": np.full(n, "sahel-sim", dtype=object),
+            "fatalities": col["fatalities"].astype(np.int64),
+            "run_id": np.full(n, self.run_id, dtype=object),
+            "seed": np.full(n, self.seed, dtype=np.int64),
+            "gid": col["gid"].astype(np.int64),
+            "week": col["week"].astype(np.int64),
+            "actor1_id": col["actor1_id"].astype(object),
+            "actor2_id": col["actor2_id"].astype(object),
+        }
+        return pa.table({k: pa.array(v, type=EVENT_SCHEMA.field(k).type) for k, v in data.items()}, schema=EVENT_SCHEMA)
 
 
 def empty_events() -> pa.Table:

@@ -26,7 +26,7 @@ import numpy as np
 
 from sahel_sim.config.schema import Scenario
 from sahel_sim.config.types import ARMED_GROUP_KINDS, GOVERNMENT_SIDE_KINDS
-from sahel_sim.events import CIVILIANS_ACTOR, CIVILIANS_INTER, EVENT_TYPES, SUB_TO_TYPE, EventLog
+from sahel_sim.events import CIVILIANS_ACTOR, CIVILIANS_INTER, EVENT_TYPES, SUB_EVENT_TYPES, SUB_INDEX, SUB_TO_TYPE, EventLog
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, MaliGrid, load_grid
 from sahel_sim.model import kernels as K
 from sahel_sim.model.agents import FORCE_CLASSES, Community, Force
@@ -35,6 +35,8 @@ from sahel_sim.model.recorder import Recorder
 # Event channel kinds
 BATTLE, REMOTE, STRIKE, PK_ATTACK, VAC = range(5)
 EVENT_TYPE_INDEX = {t: i for i, t in enumerate(EVENT_TYPES)}
+_SUB_NAMES = np.array(SUB_EVENT_TYPES, dtype=object)
+_SUB_TYPE_INDEX = np.array([EVENT_TYPE_INDEX[SUB_TO_TYPE[x]] for x in SUB_EVENT_TYPES])
 
 
 @cache
@@ -88,6 +90,8 @@ class SahelModel(mesa.Model):
         self.is_jihadist = np.array([k == "jihadist" for k in kinds])
         self.is_gov = np.array([k in GOVERNMENT_SIDE_KINDS for k in kinds])
         self.is_pk = np.array([k == "peacekeeper" for k in kinds])
+        self.is_merc = np.array([k == "mercenary" for k in kinds])
+        self._lethality = np.array([scenario.actors[a].lethality for a in self.actor_ids])
         self.faction_is_armed = np.array([scenario.actors[f].kind in ARMED_GROUP_KINDS for f in self.factions])
         self.faction_is_jihadist = np.array([scenario.actors[f].kind == "jihadist" for f in self.factions])
         self.state_faction = next((i for i, f in enumerate(self.factions) if scenario.actors[f].kind == "state"), -1)
@@ -126,6 +130,13 @@ class SahelModel(mesa.Model):
         self.southward_drift = 0.0
         self._border_distance, self.border_country_of = self._nearest_border()
         self._locations = self._cell_locations()
+        self._loc = {
+            "name": np.array([x[0] for x in self._locations], dtype=object),
+            "lat": np.array([x[1] for x in self._locations]),
+            "lon": np.array([x[2] for x in self._locations]),
+            "precision": np.array([x[3] for x in self._locations], dtype=np.int64),
+            "admin1": np.array([REGIONS[r] for r in grid.region], dtype=object),
+        }
         self._kernels: dict[float, np.ndarray] = {}
 
         # ---------------------------------------------------------------- agents
@@ -385,7 +396,7 @@ class SahelModel(mesa.Model):
         a1 = self.forces[actor_ids[0]]
         a2 = self.forces[actor_ids[1]] if len(actor_ids) > 1 else None
         name, lat, lon, prec = self._locations[cell]
-        self.events.add(date=self.current_date, week=max(self.steps - 1, 0), sub_event_type=sub,
+        self.events.add(event_date=self.current_date, week=max(self.steps - 1, 0), sub_event_type=sub,
                         actor1=self._parent_name(a1), assoc_actor_1=self._assoc_name(a1), inter1=a1.spec.inter,
                         actor2=self._parent_name(a2) if a2 else "", assoc_actor_2=self._assoc_name(a2) if a2 else "",
                         inter2=a2.spec.inter if a2 else 0, admin1=REGIONS[self.grid.region[cell]], location=name,
@@ -483,10 +494,9 @@ class SahelModel(mesa.Model):
         jihad_events = np.zeros(n)
         rival_fights = np.zeros(n, dtype=bool)
         if n_ev:
-            att = np.array([channels[i][0] for i in ch_idx])
-            tgt = np.array([channels[i][1] for i in ch_idx])
-            kind = np.array([channels[i][2] for i in ch_idx])
-            lethal = np.array([self.config.actors[a].lethality for a in self.actor_ids])
+            table = np.array(channels, dtype=np.int64)
+            att, tgt, kind = table[ch_idx, 0], table[ch_idx, 1], table[ch_idx, 2]
+            lethal = self._lethality
             e_att = np.maximum(self.S[att, cells], 0.3 * self.P[att, cells])
             tgt_safe = np.where(tgt >= 0, tgt, 0)
             e_def = np.maximum(self.S[tgt_safe, cells], 0.3 * self.P[tgt_safe, cells])
@@ -499,7 +509,7 @@ class SahelModel(mesa.Model):
             mean_def = np.where(kind == PK_ATTACK, 0.15 * mean_def, mean_def)
             mean_def = np.where(kind == STRIKE, 0.8 * mean_def, mean_def)
             # violence against civilians: deaths per attack (mercenaries far deadlier)
-            merc = np.array([self.config.actors[a].kind == "mercenary" for a in self.actor_ids])[att]
+            merc = self.is_merc[att]
             vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
             abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
             vac_mean = np.where(abduct, 0.1, vac_mean)
@@ -548,35 +558,42 @@ class SahelModel(mesa.Model):
 
     def _log_events(self, att, tgt, kind, cells, fatalities, abduct) -> np.ndarray:
         """Append the week's events to the log; returns each event's index in EVENT_TYPES."""
-        subs = {BATTLE: "Armed clash", REMOTE: "Remote explosive/landmine/IED", STRIKE: "Air/drone strike"}
         rng_dates = self.streams["dates"]
-        offsets = rng_dates.integers(0, 7, size=att.size)
-        pk_ied = rng_dates.random(att.size) < 0.6  # most attacks on peacekeepers are IEDs and shelling
-        types = np.zeros(att.size, dtype=np.int64)
-        for i in range(att.size):
-            k = int(kind[i])
-            if k == VAC:
-                sub = "Abduction/forced disappearance" if abduct[i] else "Attack"
-            elif k == PK_ATTACK:
-                sub = "Remote explosive/landmine/IED" if pk_ied[i] else "Armed clash"
-            else:
-                sub = subs[k]
-            types[i] = EVENT_TYPE_INDEX[SUB_TO_TYPE[sub]]
-            f1 = self.forces[self.actor_ids[att[i]]]
-            if tgt[i] >= 0:
-                f2 = self.forces[self.actor_ids[tgt[i]]]
-                actor2, assoc2, inter2, id2 = self._parent_name(f2), self._assoc_name(f2), f2.spec.inter, f2.actor_id
-            else:
-                actor2, assoc2, inter2, id2 = CIVILIANS_ACTOR, "", CIVILIANS_INTER, "Civilians"
-            cell = int(cells[i])
-            name, lat, lon, prec = self._locations[cell]
-            self.events.add(date=self.current_date + dt.timedelta(days=int(offsets[i])), week=self.week,
-                            sub_event_type=sub, actor1=self._parent_name(f1), assoc_actor_1=self._assoc_name(f1),
-                            inter1=f1.spec.inter, actor2=actor2, assoc_actor_2=assoc2, inter2=inter2,
-                            admin1=REGIONS[self.grid.region[cell]], location=name, latitude=lat, longitude=lon,
-                            geo_precision=prec, fatalities=int(fatalities[i]), gid=int(self.grid.gid[cell]),
-                            actor1_id=f1.actor_id, actor2_id=id2)
-        return types
+        k = att.size
+        offsets = rng_dates.integers(0, 7, size=k)
+        pk_ied = rng_dates.random(k) < 0.6  # most attacks on peacekeepers are IEDs and shelling
+        vac = kind == VAC
+        pk = kind == PK_ATTACK
+        sub = np.select(
+            [vac & abduct, vac, pk & pk_ied, kind == REMOTE, kind == STRIKE],
+            [SUB_INDEX["Abduction/forced disappearance"], SUB_INDEX["Attack"], SUB_INDEX["Remote explosive/landmine/IED"],
+             SUB_INDEX["Remote explosive/landmine/IED"], SUB_INDEX["Air/drone strike"]],
+            default=SUB_INDEX["Armed clash"])
+        names = self._actor_names()
+        t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the last row is "Civilians (Mali)"
+        loc = self._loc
+        self.events.add_batch(
+            event_date=np.datetime64(self.current_date, "D") + offsets, week=self.week,
+            sub_event_type=_SUB_NAMES[sub], actor1=names["actor"][att], assoc_actor_1=names["assoc"][att],
+            inter1=names["inter"][att], actor2=names["actor"][t2], assoc_actor_2=names["assoc"][t2],
+            inter2=names["inter"][t2], admin1=loc["admin1"][cells], location=loc["name"][cells],
+            latitude=loc["lat"][cells], longitude=loc["lon"][cells], geo_precision=loc["precision"][cells],
+            fatalities=fatalities.astype(np.int64), gid=self.grid.gid[cells], actor1_id=names["id"][att],
+            actor2_id=names["id"][t2])
+        return _SUB_TYPE_INDEX[sub]
+
+    def _actor_names(self) -> dict[str, np.ndarray]:
+        """ACLED names of every actor this week (they change with regimes), civilians last."""
+        if getattr(self, "_names_date", None) != self.current_date:
+            forces = [self.forces[a] for a in self.actor_ids]
+            self._names = {
+                "actor": np.array([self._parent_name(f) for f in forces] + [CIVILIANS_ACTOR], dtype=object),
+                "assoc": np.array([self._assoc_name(f) for f in forces] + [""], dtype=object),
+                "inter": np.array([f.spec.inter for f in forces] + [CIVILIANS_INTER], dtype=np.int64),
+                "id": np.array([*self.actor_ids, "Civilians"], dtype=object),
+            }
+            self._names_date = self.current_date
+        return self._names
 
     # ---------------------------------------------------------------- territory
     def _territory(self, week: dict[str, np.ndarray]) -> None:
