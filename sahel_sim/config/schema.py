@@ -142,7 +142,6 @@ class Combat(Strict):
     target_half_presence: Positive = Field(80.0, description="presence at which target availability reaches one half")
     attrition_per_engagement: NonNegative = Field(0.01, description="losses per engagement per sqrt(fighters x fighters)")
     fatality_dispersion: Positive = Field(0.8, description="negative-binomial shape of fatalities (smaller = heavier tail)")
-    overtake_margin: Probability = Field(0.15, description="influence margin that makes a cell change hands")
 
 
 class Civilians(Strict):
@@ -193,7 +192,7 @@ class Rivalry(Strict):
 
     actors: list[ActorId] = Field(default_factory=lambda: ["JNIM", "ISGS"], min_length=2, max_length=2)
     start_date: Date = Field(description="when the rivals begin fighting each other")
-    battle_rate_per_week: NonNegative = 0.3
+    battle_rate_per_week: NonNegative = Field(0.3, description="clashes per week between rivals at full capacity and exposure (replaces combat.battle_rate_per_week for the rival pair)")
     protection_support_gain: NonNegative = Field(0.05, description="support gained per week by the side fighting the rival in a cell")
 
 
@@ -249,7 +248,6 @@ class Population(Strict):
 
 class Outputs(Strict):
     snapshot_every_weeks: Weeks = Field(4, description="cell maps of control and violence every N weeks")
-    keep_events: bool = True
 
 
 # --------------------------------------------------------------------------- scenario

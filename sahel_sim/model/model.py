@@ -109,6 +109,8 @@ class SahelModel(mesa.Model):
                 self._base_hostility[i, j] = self._base_hostility[j, i] = True
         self._party_sides = [self._side(p) for p in m.accord.parties]
         self._rival_sides = [self._side(p) for p in m.rivalry.actors]
+        ra, rb = self._rival_sides
+        self._rival_pair = np.outer(ra, rb) | np.outer(rb, ra)
 
         # ---------------------------------------------------------------- per-cell state
         self.adjacency = grid.adjacency.astype(np.float64).tocsr()
@@ -438,7 +440,8 @@ class SahelModel(mesa.Model):
                         channels.append((a, b, PK_ATTACK))
                         rates.append(pk.attack_rate_per_week * spec.aggression * cap[a] * avail[b])
                     continue
-                base = c.battle_rate_per_week * spec.aggression * cap[a] * avail[b]
+                rate = m.rivalry.battle_rate_per_week if self._rival_pair[a, b] else c.battle_rate_per_week
+                base = rate * spec.aggression * cap[a] * avail[b]
                 if self.is_armed[a]:
                     base = base * deter
                 channels.append((a, b, BATTLE))
