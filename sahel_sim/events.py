@@ -116,7 +116,10 @@ class EventLog:
         if missing:
             raise TypeError(f"EventLog.add_batch: missing columns {sorted(missing)}")
         k = len(cols["fatalities"]) if np.ndim(cols["fatalities"]) else 1
-        chunk = {name: np.broadcast_to(np.asarray(cols[name]), (k,)) for name in _INPUT_COLUMNS}
+        chunk = {}
+        for name in _INPUT_COLUMNS:
+            value = np.asarray(cols[name])
+            chunk[name] = value if value.shape == (k,) else np.broadcast_to(value, (k,))
         self._chunks.append(chunk)
         self._n += k
 

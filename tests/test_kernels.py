@@ -57,6 +57,17 @@ def test_influence_spreads_to_neighbours_and_stays_bounded() -> None:
     assert ctrl[0] == 0 and ctrl[4] == -1
 
 
+def test_control_has_hysteresis() -> None:
+    infl = np.array([[0.46, 0.52, 0.30], [0.50, 0.40, 0.35]])
+    plain = K.control_from_influence(infl, 0.5)
+    assert plain.tolist() == [1, 0, -1]
+    held = K.control_from_influence(infl, 0.5, incumbent=np.array([0, 1, 0], dtype=np.int8), margin=0.1)
+    # cell 0: incumbent 0 at 0.46 (within the slack) and the challenger leads by only 0.04: kept
+    # cell 1: incumbent 1 at 0.40 >= 0.4 but faction 0 leads by 0.12 >= margin: taken
+    # cell 2: incumbent 0 at 0.30 fell below threshold - margin: lost
+    assert held.tolist() == [0, 0, -1]
+
+
 def test_attrition_scales_with_lethality_and_geometric_mean() -> None:
     la, ld = K.attrition_means(np.array([100.0]), np.array([400.0]), coefficient=0.05,
                                lethality_att=np.array([2.0]), lethality_def=np.array([1.0]))
@@ -106,6 +117,9 @@ def test_flight_and_destinations() -> None:
                    per_event=100.0, per_death=25.0, max_share=0.25)
     assert out[0] == pytest.approx(250.0)  # capped at a quarter of residents
     assert out[1:].sum() == 0
+    taken = K.flight(np.full(2, 1000.0), np.zeros(2), np.zeros(2), per_event=100.0, per_death=25.0, max_share=0.25,
+                     takeover=np.array([True, False]), takeover_share=0.1)
+    assert taken[0] == pytest.approx(100.0) and taken[1] == 0.0  # a change of hands alone makes people flee
     w = K.destination_weights(np.array([0]), distance_km=dist, security=np.array([0.0, 0.1, 0.9, 0.9]),
                               population=np.full(4, 1e4), violence=np.zeros(4), range_km=250.0)
     assert w.sum() == pytest.approx(1.0) and w[0, 0] == 0.0

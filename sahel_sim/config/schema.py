@@ -130,6 +130,7 @@ class Vacuum(Strict):
     spread_weight: NonNegative = Field(0.5, description="weight of neighbouring cells' influence (spread along adjacency)")
     town_attraction: NonNegative = Field(0.6, description="weight of population (towns, routes) in armed-group moves")
     control_threshold: Probability = Field(0.5, description="influence needed to count a cell as controlled")
+    overtake_margin: Probability = Field(0.1, description="hysteresis: lead a challenger needs over the incumbent (and slack the incumbent keeps below the threshold) for a cell to change hands")
 
 
 class Combat(Strict):
@@ -201,12 +202,13 @@ class Displacement(Strict):
 
     flee_per_death: NonNegative = Field(25.0, description="people who flee per person killed in their cell")
     flee_per_event: NonNegative = Field(150.0, description="people who flee per violent event in their cell")
+    flee_share_on_takeover: Probability = Field(0.1, description="share of residents who flee when an armed group takes control of their cell")
     max_flee_share_per_week: Probability = 0.25
     abroad_share_near_border: Probability = Field(0.5, description="share who cross the border from a border cell")
     abroad_decay_km: Positive = Field(150.0, description="distance to the border over which the cross-border share falls by e")
     flee_range_km: Positive = 250.0
     return_rate_per_week: Probability = 0.01
-    calm_events_per_week: NonNegative = Field(0.1, description="violence (events per week, smoothed) below which people return")
+    calm_events_per_week: Positive = Field(0.1, description="smoothed violent events per week at which returns run at half their rate")
     violence_memory_weeks: Positive = 8.0
 
 

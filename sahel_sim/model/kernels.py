@@ -79,11 +79,25 @@ def update_influence(influence: np.ndarray, pressure: np.ndarray, *, adjacency: 
     return new
 
 
-def control_from_influence(influence: np.ndarray, threshold: float) -> np.ndarray:
-    """Index of the faction whose influence is at least ``threshold`` and largest, else -1."""
+def control_from_influence(influence: np.ndarray, threshold: float, incumbent: np.ndarray | None = None,
+                           margin: float = 0.0) -> np.ndarray:
+    """Which faction controls each cell (-1: nobody), with hysteresis.
+
+    Without an incumbent: the faction with the largest influence if it reaches ``threshold``.
+    With one: the incumbent keeps the cell while its influence stays within ``margin`` below the
+    threshold and no challenger leads it by ``margin`` or more, so that contested cells do not
+    change hands every week.
+    """
+    cols = np.arange(influence.shape[1])
     best = influence.argmax(axis=0)
-    top = influence[best, np.arange(influence.shape[1])]
-    return np.where(top >= threshold, best, -1).astype(np.int8)
+    top = influence[best, cols]
+    new = np.where(top >= threshold, best, -1)
+    if incumbent is None or margin <= 0:
+        return new.astype(np.int8)
+    held = incumbent >= 0
+    inc_infl = np.where(held, influence[np.where(held, incumbent, 0), cols], 0.0)
+    keeps = held & (inc_infl >= threshold - margin) & (top - inc_infl < margin)
+    return np.where(keeps, incumbent, new).astype(np.int8)
 
 
 # --------------------------------------------------------------------------- fatalities
@@ -155,9 +169,15 @@ def recruitment_potential(population: np.ndarray, grievance: np.ndarray, support
 
 
 def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_event: float,
-           per_death: float, max_share: float) -> np.ndarray:
-    """People who flee each cell this week (mechanism 8): proportional to exposure, capped."""
-    return np.minimum(per_event * events + per_death * deaths, max_share * pop_home)
+           per_death: float, max_share: float, takeover: np.ndarray | None = None,
+           takeover_share: float = 0.0) -> np.ndarray:
+    """People who flee each cell this week (mechanism 8): proportional to violent events and
+    deaths, plus a share of residents where another faction has just taken the cell (fear of
+    the new rulers), capped at ``max_share`` of residents."""
+    out = per_event * events + per_death * deaths
+    if takeover is not None:
+        out = out + takeover_share * pop_home * takeover
+    return np.minimum(out, max_share * pop_home)
 
 
 def destination_weights(origins: np.ndarray, *, distance_km: np.ndarray, security: np.ndarray,

@@ -170,6 +170,7 @@ class SahelModel(mesa.Model):
                                                 baseline=m.vacuum.ungoverned_pressure, rate=0.5,
                                                 spread_weight=m.vacuum.spread_weight)
         self.control = K.control_from_influence(self.influence, m.vacuum.control_threshold)
+        self._taken_over = np.zeros(n, dtype=bool)
         self.running = True
 
     # ================================================================ helpers
@@ -608,8 +609,11 @@ class SahelModel(mesa.Model):
         self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
                                             baseline=m.ungoverned_pressure, rate=m.influence_rate_per_week,
                                             spread_weight=m.spread_weight)
-        self.control = K.control_from_influence(self.influence, m.control_threshold)
-        flipped = np.flatnonzero((self.control != before) & (self.control >= 0) & self._has_town)
+        self.control = K.control_from_influence(self.influence, m.control_threshold, before, m.overtake_margin)
+        changed = (self.control != before) & (self.control >= 0)
+        # people flee when an armed group takes their cell (fear of the new rulers)
+        self._taken_over = changed & self.faction_is_armed[np.maximum(self.control, 0)]
+        flipped = np.flatnonzero(changed & self._has_town)
         for cell in flipped:
             new = self.factions[self.control[cell]]
             old = self.factions[before[cell]] if before[cell] >= 0 else None
@@ -721,7 +725,8 @@ class SahelModel(mesa.Model):
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
         d = self.config.mechanisms.displacement
         fleeing = K.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
-                           per_death=d.flee_per_death, max_share=d.max_flee_share_per_week)
+                           per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
+                           takeover=self._taken_over, takeover_share=d.flee_share_on_takeover)
         origins = np.flatnonzero(fleeing > 0)
         if origins.size:
             out = fleeing[origins]
@@ -738,7 +743,8 @@ class SahelModel(mesa.Model):
                                             minlength=self.ref_country.size)
             self.pop_home[origins] -= out
         # return when calm (pooled at the hosts: hosts lose returnees in proportion to their IDPs)
-        calm = self.violence_recent < d.calm_events_per_week
+        # calm: 1 where there has been no violence, one half at calm_events_per_week
+        calm = d.calm_events_per_week / (d.calm_events_per_week + self.violence_recent)
         ret_i = d.return_rate_per_week * self.idp_origin * calm
         ret_r = 0.5 * d.return_rate_per_week * self.ref_origin * calm
         total_i, total_r = self.idp_host.sum(), self.ref_country.sum()
