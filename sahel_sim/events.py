@@ -8,8 +8,6 @@ real ACLED export and on a simulated one; the simulation adds ``run_id``, ``seed
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pyarrow as pa
 

@@ -29,7 +29,7 @@ def test_presence_decays_with_distance() -> None:
 
 
 def test_security_vacuum_and_peacekeepers() -> None:
-    sec, vac, cover = K.security(np.array([0.0, 150.0]), np.array([0.0, 0.0]), half_strength=150.0,
+    sec, vac, _cover = K.security(np.array([0.0, 150.0]), np.array([0.0, 0.0]), half_strength=150.0,
                                  pk_half=300.0, pk_weight=0.5)
     assert vac[0] == pytest.approx(1.0)
     assert sec[1] == pytest.approx(1 - np.exp(-1.0))
@@ -41,7 +41,7 @@ def test_security_vacuum_and_peacekeepers() -> None:
 
 
 def test_influence_spreads_to_neighbours_and_stays_bounded() -> None:
-    dist, adj, deg = line_world(5)
+    _, adj, deg = line_world(5)
     infl = np.zeros((2, 5))
     pressure = np.zeros((2, 5))
     pressure[0, 0] = 1000.0          # faction 0 masses in cell 0

@@ -181,7 +181,7 @@ def test_m5_peacekeepers_protect_civilians_and_are_attacked() -> None:
 
 # --------------------------------------------------------------------------- M6 accord and guarantor
 def test_m6_accord_holds_with_its_guarantor_and_collapses_without() -> None:
-    grid = toy_grid(bases=GARRISON + [("Camp", "minusma_camp", 4, None)])
+    grid = toy_grid(bases=[*GARRISON, ("Camp", "minusma_camp", 4, None)])
     actors = {
         "FAMa": actor("state", strength=1000, inter=1, bases="fama_garrison", enemies=["CMA"]),
         "CMA": actor("separatist", strength=800, enemies=["FAMa"]),
@@ -262,7 +262,7 @@ def test_m9_consolidation_in_the_centre_pushes_jihadists_south() -> None:
 # --------------------------------------------------------------------------- contracts
 @pytest.mark.parametrize("kind", sorted(FORCE_CLASSES))
 def test_every_agent_class_builds_steps_pickles_and_leaves_global_rng_alone(kind: str) -> None:
-    grid = toy_grid(bases=GARRISON + [("Camp", "minusma_camp", 5, None)])
+    grid = toy_grid(bases=[*GARRISON, ("Camp", "minusma_camp", 5, None)])
     extra = {"bases": "fama_garrison"} if kind == "state" else {}
     if kind == "peacekeeper":
         extra = {"bases": "minusma_camp", "move_km": 0, "mobile_share": 0.0}
@@ -271,14 +271,14 @@ def test_every_agent_class_builds_steps_pickles_and_leaves_global_rng_alone(kind
     actors = {"FAMa": actor("state", strength=500, inter=1, bases="fama_garrison", enemies=["X"])} if kind != "state" else {}
     actors["X"] = actor(kind, strength=300, enemies=["FAMa"] if actors else [], **extra)
     sc = scenario(actors, weeks=8)
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - checking the legacy global state is untouched
     py_state = random.getstate()
     from sahel_sim.model import SahelModel
 
     m = SahelModel(sc, seed=3, grid=grid)
     for _ in range(4):
         m.step()
-    assert np.array_equal(np.random.get_state()[1], np_state) and random.getstate() == py_state
+    assert np.array_equal(np.random.get_state()[1], np_state) and random.getstate() == py_state  # noqa: NPY002
     force = m.forces["X"]
     assert isinstance(force, FORCE_CLASSES[kind])
     assert (force.unit_fighters >= 0).all() and force.strength > 0

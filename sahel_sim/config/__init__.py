@@ -31,4 +31,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sahel_sim.config' has no attribute {name!r}")
 
 
-__all__ = ["Actor", "ConfigError", "Scenario", *_LOADER]
+__all__ = [
+    "Actor",
+    "ConfigError",
+    "Scenario",
+    "apply_overrides",
+    "load_scenario",
+    "load_scenario_data",
+    "scenario_to_data",
+    "validate_scenario",
+]

@@ -56,7 +56,7 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         if isinstance(node, list):
             try:
                 idx = int(part)
-                node[idx]  # noqa: B018 - bounds check
+                node[idx]
             except (ValueError, IndexError):
                 raise ConfigError(
                     f"--set {path}: {'.'.join(parts[:i]) or '<root>'} is a list of {len(node)}; "
@@ -204,7 +204,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             msg = "required key is missing"
         elif kind == "union_tag_invalid":
             msg = f"unknown intervention type {err.get('input', {}).get('type')!r}; expected one of: deploy, withdraw, set_strength, restrict_movement, sign_accord, end_accord, coup"
-        elif kind == "literal_error" and "Region" in str(err.get("ctx", "")) or (
+        elif (kind == "literal_error" and "Region" in str(err.get("ctx", ""))) or (
             kind == "literal_error" and "Kayes" in str(err.get("ctx", {}).get("expected", ""))
         ):
             msg = f"{err.get('input')!r} is not a region of Mali; expected one of: {err['ctx']['expected']}"

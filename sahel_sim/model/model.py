@@ -26,7 +26,15 @@ import numpy as np
 
 from sahel_sim.config.schema import Scenario
 from sahel_sim.config.types import ARMED_GROUP_KINDS, GOVERNMENT_SIDE_KINDS
-from sahel_sim.events import CIVILIANS_ACTOR, CIVILIANS_INTER, EVENT_TYPES, SUB_EVENT_TYPES, SUB_INDEX, SUB_TO_TYPE, EventLog
+from sahel_sim.events import (
+    CIVILIANS_ACTOR,
+    CIVILIANS_INTER,
+    EVENT_TYPES,
+    SUB_EVENT_TYPES,
+    SUB_INDEX,
+    SUB_TO_TYPE,
+    EventLog,
+)
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, MaliGrid, load_grid
 from sahel_sim.model import kernels as K
 from sahel_sim.model.agents import FORCE_CLASSES, Community, Force
@@ -149,7 +157,7 @@ class SahelModel(mesa.Model):
         self.communities = [Community(self, c) for c in np.flatnonzero(grid.population > 0)]
         self._deploy_regions: dict[str, list[str]] = {}
         rng_place = self.streams["placement"]
-        for a, force in self.forces.items():
+        for force in self.forces.values():
             if force.spec.strength > 0:
                 cells, weights = self.deployment_cells(force)
                 force.add_fighters(force.spec.strength, cells, weights, rng_place)
