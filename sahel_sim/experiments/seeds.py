@@ -1,0 +1,51 @@
+"""Seeds for many runs, all derived from one master seed with :class:`numpy.random.SeedSequence`.
+
+Replicate ``r`` of every design point (and of both arms of a comparison) gets the same seed,
+so differences between points are not blurred by different random draws (common random
+numbers). A replicate's seed depends only on the master seed and ``r``: adding replicates to
+a sweep keeps the seeds of the ones already run.
+
+Streams are separated by the first entry of the ``spawn_key`` (STYLE.md 3.3-3.4):
+``(0, r)`` replicate seeds, ``(1,)`` the design sampler, ``(2,)`` bootstrap resampling,
+``(3,)`` SALib's sampler and analysis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+REPLICATE_STREAM = 0
+DESIGN_STREAM = 1
+BOOTSTRAP_STREAM = 2
+SENSITIVITY_STREAM = 3
+
+
+def _check(master_seed: int) -> int:
+    if isinstance(master_seed, bool) or not isinstance(master_seed, (int, np.integer)) or master_seed < 0:
+        raise ValueError(f"master seed must be a non-negative integer, got {master_seed!r}")
+    return int(master_seed)
+
+
+def replicate_seed(master_seed: int, replicate: int) -> int:
+    """The run seed of replicate ``replicate`` (a non-negative integer below 2**63)."""
+    ss = np.random.SeedSequence(_check(master_seed), spawn_key=(REPLICATE_STREAM, int(replicate)))
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def replicate_seeds(master_seed: int, n: int) -> list[int]:
+    """Seeds of replicates ``0 .. n-1``; the same list at every design point."""
+    return [replicate_seed(master_seed, r) for r in range(int(n))]
+
+
+def stream_seed(master_seed: int, stream: int) -> np.random.SeedSequence:
+    """The SeedSequence of a named auxiliary stream (design sampler, bootstrap, SALib)."""
+    return np.random.SeedSequence(_check(master_seed), spawn_key=(int(stream),))
+
+
+def stream_rng(master_seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(stream_seed(master_seed, stream))
+
+
+def stream_int(master_seed: int, stream: int) -> int:
+    """A 32-bit integer seed for libraries that want one (SALib)."""
+    return int(stream_seed(master_seed, stream).generate_state(1, dtype=np.uint32)[0])
