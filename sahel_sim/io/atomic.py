@@ -9,6 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, data: bytes | str | Callable[[Path], None]) -> Path:
     """Write ``data`` (bytes, text, or a function that writes to a given path) to ``path``."""
     path = Path(path)
@@ -24,6 +30,7 @@ def write_atomic(path: str | Path, data: bytes | str | Callable[[Path], None]) -
                 fh.write(data.encode("utf-8") if isinstance(data, str) else data)
                 fh.flush()
                 os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
