@@ -1,0 +1,213 @@
+"""``sahel-sim calibrate CONFIG`` and ``sahel-sim validate [SCENARIO]``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+DEFAULT_TARGETS = Path("calibration/targets.yaml")
+DEFAULT_SCENARIO = Path("scenarios/historical.yaml")
+DEFAULT_ACTOR_MAP = Path("calibration/acled_actor_map.yaml")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the model's free parameters to the documented trends (ABC, resumable)",
+        description="Calibrate the parameters named in CONFIG's priors against calibration/targets.yaml by "
+        "adaptive population Monte Carlo ABC. Resumable: rerun the same command after an interruption. "
+        "Writes the posterior, and (unless --holdout-after or --no-write) the calibrated parameter file and "
+        "calibration/posterior.parquet. See docs/calibration.md.",
+    )
+    p.add_argument("config", type=Path, help="calibration config (e.g. calibration/config.yaml)")
+    p.add_argument("--out", default=None, help="output folder (default: the config's 'out')")
+    p.add_argument("--holdout-after", type=dt.date.fromisoformat, default=None, metavar="DATE",
+                   help="out-of-sample check: calibrate only on targets ending on or before DATE (e.g. 2021-12-31) "
+                        "and report how the later targets are predicted; parameters are not written")
+    _executor_args(p)
+    p.add_argument("--max-generations", type=int, default=None, help="override the config's max_generations")
+    p.add_argument("--population", type=int, default=None, help="override the config's population")
+    p.add_argument("--replicates", type=int, default=None, help="override the config's replicates")
+    p.add_argument("--no-write", action="store_true", help="do not rewrite the parameter file")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=calibrate_main)
+
+    v = sub.add_parser(
+        "validate",
+        help="compare a scenario (and/or a real ACLED export) with the calibration targets",
+        description="Run SCENARIO over many seeds and report, per target of calibration/targets.yaml, the "
+        "documented value and tolerance against the simulated median and 90%% interval (table and figure). "
+        "With --events, compute the same statistics on a real ACLED export and show them beside the simulation.",
+    )
+    v.add_argument("scenario", type=Path, nargs="?", default=DEFAULT_SCENARIO,
+                   help=f"scenario YAML (default: {DEFAULT_SCENARIO})")
+    v.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
+    v.add_argument("--targets", type=Path, default=DEFAULT_TARGETS, help=f"targets file (default: {DEFAULT_TARGETS})")
+    v.add_argument("--seeds", type=int, default=30, help="replicate runs (default 30; 0 with --events: ACLED only)")
+    v.add_argument("--seed", type=int, default=20240601, help="master seed the replicate seeds derive from")
+    v.add_argument("--events", type=Path, default=None, help="a real ACLED export (CSV) to compute the statistics on")
+    v.add_argument("--actor-map", type=Path, default=DEFAULT_ACTOR_MAP,
+                   help=f"ACLED actor names -> scenario actors for --events (default: {DEFAULT_ACTOR_MAP})")
+    v.add_argument("--report", type=Path, default=None, help="write the table as Markdown here (e.g. calibration/validation.md)")
+    v.add_argument("--figure", type=Path, default=None, help="write the figure here (e.g. calibration/validation.png)")
+    _executor_args(v)
+    v.add_argument("--quiet", action="store_true", help="no progress display")
+    v.set_defaults(func=validate_main)
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (0: run in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)")
+
+
+def _executor(args: argparse.Namespace, default_workers: int | None):
+    from sahel_sim.experiments.executors import DaskExecutor, LocalExecutor
+
+    if args.scheduler:
+        return DaskExecutor(args.scheduler)
+    return LocalExecutor(args.workers if args.workers is not None else default_workers)
+
+
+class _Display:
+    """A rich progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.prog = None
+        self.task = None
+
+    def __enter__(self) -> _Display:
+        if self.tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                                 TimeRemainingColumn())
+            self.prog.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.prog is not None:
+            self.prog.__exit__(*exc)
+
+    def start(self, label: str, total: int, done: int) -> None:
+        if self.prog is not None:
+            if self.task is not None:
+                self.prog.remove_task(self.task)
+            self.task = self.prog.add_task(label, total=total, completed=done)
+        elif self.enabled:
+            print(f"{label}: {total - done} of {total} runs to do", file=sys.stderr, flush=True)
+
+    def advance(self) -> None:
+        if self.prog is not None and self.task is not None:
+            self.prog.advance(self.task)
+
+    def line(self, text: str) -> None:
+        if self.prog is not None:
+            self.prog.console.print(text)
+        elif self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+
+def calibrate_main(args: argparse.Namespace) -> int:
+    from sahel_sim.experiments.calibrate import (
+        Progress,
+        Sampler,
+        load_calibration,
+        out_of_sample_report,
+        write_shipped_calibration,
+    )
+
+    overrides = {k: v for k, v in (("population", args.population), ("replicates", args.replicates)) if v is not None}
+    cal = load_calibration(args.config, holdout_after=args.holdout_after, out=args.out, overrides=overrides)
+    cfg = cal.config
+    out = Path(args.out) if args.out else cal.resolve(cfg.out)
+    if cfg.holdout_after is not None and args.out is None:
+        out = out.with_name(out.name + f"-holdout-{cfg.holdout_after:%Y%m%d}")
+    workers = cfg.executor.workers if cfg.executor.kind == "local" else None
+    if cfg.executor.kind == "dask" and not args.scheduler:
+        args.scheduler = cfg.executor.scheduler
+    executor = _executor(args, workers)
+    print(f"calibrating {len(cal.keys)} parameters on {len(cal.used)} of {len(cal.targets)} targets "
+          f"({executor.describe()}) -> {out}")
+    with _Display(not args.quiet) as show:
+        progress = Progress(
+            generation_start=lambda label, total, done: show.start(str(label), total, done),
+            run_done=show.advance,
+            generation_end=lambda i: show.line(
+                f"generation {i['generation']}: tolerance {i['epsilon']:.3f}, best {i['best_distance']:.3f}, "
+                f"acceptance {i['acceptance']:.2f}, ESS {i['effective_sample_size']:.1f}"
+                + (f", {i['failed_runs']} failed runs" if i.get("failed_runs") else "")),
+        )
+        result = Sampler(cal, executor=executor, out=out, progress=progress).run(max_generations=args.max_generations)
+    print(f"posterior: {len(result.posterior)} particles -> {out / 'posterior.parquet'}")
+    if cfg.holdout_after is not None:
+        text = out_of_sample_report(cal, result)
+        (out / "out_of_sample.md").write_text(text, encoding="utf-8")
+        print(text)
+        return 0
+    if not args.no_write:
+        written = write_shipped_calibration(cal, result)
+        for path in written:
+            print(f"wrote {path}")
+    return 0
+
+
+def validate_main(args: argparse.Namespace) -> int:
+    from sahel_sim.config import ConfigError, load_scenario_data, validate_scenario
+    from sahel_sim.experiments.calibrate import (
+        scenario_statistics,
+        validation_figure,
+        validation_markdown,
+    )
+    from sahel_sim.experiments.seeds import replicate_seeds
+    from sahel_sim.experiments.targets import load_targets
+    from sahel_sim.stats import ActorMap, compute_statistics, observed_from_acled, read_acled_csv
+
+    targets = load_targets(args.targets)
+    if args.seeds < 0 or (args.seeds == 0 and args.events is None):
+        raise ConfigError(f"--seeds: expected at least 1 (or 0 with --events), got {args.seeds}")
+    from sahel_sim.config.loader import parse_override, set_path
+
+    data = load_scenario_data(args.scenario)
+    for text in args.set or ():
+        key, value = parse_override(text)
+        data = set_path(data, key, value)
+    scenario = validate_scenario(data, source=str(args.scenario) + (" (with --set)" if args.set else ""))
+    acled = None
+    if args.events is not None:
+        actors = ActorMap.from_scenario(scenario)
+        if args.actor_map is not None and args.actor_map.exists():
+            actors = actors.with_file(args.actor_map)
+        elif args.actor_map != DEFAULT_ACTOR_MAP:
+            raise ConfigError(f"{args.actor_map}: file not found")
+        acled = compute_statistics(targets.statistics(), observed_from_acled(read_acled_csv(args.events), actors,
+                                                                              label=args.events.name))
+    rows: list[dict[str, float]] = []
+    if args.seeds:
+        seeds = replicate_seeds(args.seed, args.seeds)
+        executor = _executor(args, None)
+        with _Display(not args.quiet) as show:
+            show.start(f"{scenario.name}: {args.seeds} seeds", args.seeds, 0)
+            rows = scenario_statistics(data, {}, seeds, targets, executor=executor, progress=show.advance)
+    table = targets.table(rows) if rows else targets.table([])
+    title = f"{scenario.name}, {args.seeds} seeds (master seed {args.seed})" if rows else "ACLED export only"
+    text = validation_markdown(targets, table, title=title, acled=acled, acled_label=args.events.name if args.events else None,
+                               simulated=bool(rows))
+    print(text)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text, encoding="utf-8")
+        print(f"wrote {args.report}")
+    if args.figure:
+        validation_figure(targets, table, args.figure, title=title, acled=acled, simulated=bool(rows))
+        print(f"wrote {args.figure}")
+    return 0

@@ -1,0 +1,812 @@
+"""Calibration against the documented trends: adaptive population Monte Carlo ABC.
+
+``sahel-sim calibrate calibration/config.yaml`` fits the model's free parameters (key paths
+into the scenario, with priors declared in the config file) to the targets of
+``calibration/targets.yaml`` by approximate Bayesian computation, sequential Monte Carlo
+flavour: the adaptive population Monte Carlo algorithm (APMC) of Lenormand, Jabot & Deffuant
+(2013), "Adaptive approximate Bayesian computation for complex models", *Computational
+Statistics* 28(6):2777-2796, itself built on the ABC-PMC weights of Beaumont, Cornuet, Marin &
+Robert (2009), *Biometrika* 96(4):983-990. docs/calibration.md says why this and not pyabc.
+
+1. Generation 0 draws ``population`` candidates from the prior; each is run ``replicates``
+   times (replicate ``r`` has the same seed for every candidate: common random numbers), its
+   statistics are averaged over replicates, and its distance to the targets computed
+   (:meth:`~sahel_sim.experiments.targets.TargetSet.distance`). The tolerance ``eps`` is the
+   ``alpha`` quantile of the distances; the candidates within it are the particles (weight 1).
+2. Each next generation draws ``population x (1 - alpha)`` new candidates by resampling the
+   particles by weight and moving them with a Gaussian kernel of twice their weighted
+   covariance (in the transformed space: log for log-uniform priors), redrawing moves that
+   leave the prior's box. Old particles and new candidates are pooled, ``eps`` becomes the
+   ``alpha`` quantile of their distances, and those within it are the new particles. Their
+   importance weights are prior / (mixture of every generation's proposal, the prior
+   included): the deterministic-mixture weights of adaptive multiple importance sampling
+   (Cornuet, Marin, Mira & Robert 2012), which stay balanced where APMC's per-generation
+   weights degenerate as the kernel shrinks in many dimensions.
+3. It stops when the share of new candidates that beat the previous tolerance falls below
+   ``min_acceptance`` (the posterior has stopped moving) or after ``max_generations``.
+
+Runs are spread over :mod:`sahel_sim.experiments.executors` (local processes or Dask). Each
+generation is a :class:`~sahel_sim.experiments.store.RunStore` folder (one file per finished
+run); a generation's particles are written once it is complete, so an interrupted calibration
+resumes where it stopped and reproduces the same draws (every random draw comes from the master
+seed through :class:`numpy.random.SeedSequence`).
+
+Outputs (in the output folder): ``posterior.parquet`` (particles: parameters, weights,
+distance, mean statistics), ``replicates.parquet`` (the final particles' per-run statistics),
+``history.json`` (tolerance and acceptance by generation), ``best.yaml`` (the point estimate),
+and, with an out-of-sample split, ``out_of_sample.md`` (how the held-out targets are predicted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sahel_sim.config import ConfigError
+from sahel_sim.experiments.store import RunStore, parquet_bytes
+from sahel_sim.experiments.targets import TargetSet, load_targets
+from sahel_sim.io.atomic import write_atomic
+
+CALIBRATION_STREAM = 10  # SeedSequence spawn_key stream of the ABC sampler (see seeds.py)
+
+
+# --------------------------------------------------------------------------- config
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prior(_Strict):
+    """A prior: uniform or log-uniform between ``low`` and ``high``."""
+
+    distribution: Literal["uniform", "loguniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError("a log-uniform prior needs low > 0")
+        return self
+
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Natural value -> transformed coordinate (log for log-uniform)."""
+        return np.log(x) if self.distribution == "loguniform" else np.asarray(x, dtype=float)
+
+    def from_unit(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.distribution == "loguniform" else np.asarray(z, dtype=float)
+
+    @property
+    def box(self) -> tuple[float, float]:
+        return (math.log(self.low), math.log(self.high)) if self.distribution == "loguniform" else (self.low, self.high)
+
+
+class ExecutorSpec(_Strict):
+    kind: Literal["local", "dask"] = "local"
+    workers: int | None = Field(None, ge=0, description="local worker processes (default: all cores; 0: in this process)")
+    scheduler: str | None = Field(None, description="Dask scheduler address (kind: dask)")
+
+
+class CalibrationConfig(_Strict):
+    """``calibration/config.yaml`` (paths are relative to the config file)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    scenario: str = Field(description="the scenario whose parameters are calibrated")
+    targets: str = "targets.yaml"
+    use_targets: list[str] | None = Field(None, description="target ids to calibrate on (default: all)")
+    holdout_after: dt.date | None = Field(None, description="out-of-sample mode: calibrate only on targets whose period ends on or before this date")
+    parameters_file: str = Field("parameters.yaml", description="the shipped parameter file rewritten with the point estimate")
+    priors: dict[str, Prior] = Field(min_length=1)
+    replicates: int = Field(2, ge=1, le=100)
+    population: int = Field(48, ge=4, le=10_000)
+    alpha: float = Field(0.5, gt=0.0, lt=1.0, description="share of the pooled candidates kept as particles each generation")
+    min_acceptance: float = Field(0.1, ge=0.0, le=1.0, description="stop when fewer new candidates beat the previous tolerance")
+    max_generations: int = Field(8, ge=0, le=1000, description="generations after the prior draw")
+    seed: int = Field(20240601, ge=0)
+    point_estimate: Literal["best", "weighted_median"] = "best"
+    reevaluate_top: int = Field(8, ge=0, description="best particles rerun with fresh seeds to choose the point estimate (0: off)")
+    reevaluate_seeds: int = Field(10, ge=0, le=1000, description="fresh seeds per re-evaluated particle")
+    executor: ExecutorSpec = ExecutorSpec()
+    out: str = Field("../results/calibration", description="output folder")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A loaded config: the base scenario data, targets, and where things go."""
+
+    config: CalibrationConfig
+    path: Path
+    base_data: dict[str, Any]
+    targets: TargetSet  # all targets (every run computes every statistic)
+    used: TargetSet  # targets the distance uses
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.config.priors)
+
+    def resolve(self, rel: str) -> Path:
+        return (self.path.parent / rel).resolve()
+
+    @property
+    def held_out(self) -> TargetSet:
+        """Out-of-sample targets: those ending after ``holdout_after`` (none without it)."""
+        if self.config.holdout_after is None:
+            return TargetSet((), self.targets.path)
+        return self.targets.select(after=self.config.holdout_after)
+
+    @property
+    def excluded(self) -> TargetSet:
+        """Targets neither calibrated on nor held out (left out by ``use_targets``)."""
+        skip = set(self.used.ids) | set(self.held_out.ids)
+        return TargetSet(tuple(t for t in self.targets if t.id not in skip), self.targets.path)
+
+
+def load_calibration(path: str | Path, *, holdout_after: dt.date | None = None, out: str | None = None,
+                     overrides: Mapping[str, Any] | None = None) -> Calibration:
+    """Read and check a calibration config. ``overrides`` replace top-level config keys
+    (e.g. a smaller ``population`` for a quick out-of-sample check)."""
+    from sahel_sim.config import load_scenario_data, validate_scenario
+    from sahel_sim.config.loader import read_yaml
+    from sahel_sim.experiments.design import check_key_paths
+
+    path = Path(path)
+    raw = read_yaml(path)
+    if holdout_after is not None:
+        raw = {**raw, "holdout_after": holdout_after}
+    if out is not None:
+        raw = {**raw, "out": out}
+    if overrides:
+        raw = {**raw, **overrides}
+    try:
+        config = CalibrationConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)
+        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '<top level>'}: {e['msg'].removeprefix('Value error, ')}"
+                 for e in first]
+        raise ConfigError("\n".join(lines)) from None
+    scen_path = (path.parent / config.scenario)
+    data = load_scenario_data(scen_path)
+    validate_scenario(data, source=str(scen_path))
+    check_key_paths(list(config.priors), _with_schema_defaults(data), source=str(path), where="priors")
+    targets = load_targets(path.parent / config.targets)
+    used = targets.select(config.use_targets, until=config.holdout_after)
+    if not len(used):
+        raise ConfigError(f"{path}: no targets left to calibrate on (use_targets / holdout_after)")
+    return Calibration(config=config, path=path, base_data=data, targets=targets, used=used)
+
+
+def _with_schema_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario as validated, so a key path may name a parameter left at its default."""
+    from sahel_sim.config import scenario_to_data, validate_scenario
+
+    return scenario_to_data(validate_scenario(data))
+
+
+# --------------------------------------------------------------------------- runs (workers)
+@dataclass(frozen=True)
+class CandidateTask:
+    """One run of one candidate (picklable; what an executor ships to a worker)."""
+
+    key: str
+    candidate: int
+    replicate: int
+    seed: int
+    values: dict[str, float]
+    base_data: dict[str, Any]
+    targets: TargetSet
+
+
+@dataclass
+class CandidateOutput:
+    key: str
+    stats: dict[str, float] | None
+    error: str | None = None
+    wall_time_s: float = 0.0
+    host: str = ""
+
+
+@cache
+def _grid(national: float):
+    from sahel_sim.geography import load_grid
+
+    return load_grid(national_population=national)
+
+
+def evaluate_candidate(task: CandidateTask) -> CandidateOutput:
+    """Build the candidate scenario (the one validated path), run it, compute every target's
+    statistic. Errors are returned, never raised."""
+    from sahel_sim.config import apply_overrides, validate_scenario
+    from sahel_sim.run import run
+    from sahel_sim.stats import run_statistics
+
+    t0 = time.perf_counter()
+    try:
+        scenario = validate_scenario(apply_overrides(task.base_data, task.values), source=f"candidate {task.candidate}")
+        result = run(scenario, task.seed)
+        stats = run_statistics(result, task.targets.statistics(), grid=_grid(scenario.population.national_total))
+        return CandidateOutput(task.key, stats, wall_time_s=time.perf_counter() - t0, host=socket.gethostname())
+    except Exception as exc:
+        return CandidateOutput(task.key, None, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+                               wall_time_s=time.perf_counter() - t0)
+
+
+def scenario_statistics(base_data: Mapping[str, Any], values: Mapping[str, Any], seeds: Iterable[int], targets: TargetSet,
+                        *, executor, progress: Callable[[], None] | None = None) -> list[dict[str, float]]:
+    """Statistics of one scenario over several seeds (validation), in seed order."""
+    tasks = [CandidateTask(f"s{i:05d}", 0, i, int(s), dict(values), dict(base_data), targets) for i, s in enumerate(seeds)]
+    out: dict[int, dict[str, float]] = {}
+    for c in executor.map_unordered(evaluate_candidate, tasks):
+        res: CandidateOutput | None = c.value
+        if res is None or res.stats is None:
+            err = res.error if res is not None else repr(c.error)
+            raise RuntimeError(f"validation run {c.item.key} (seed {c.item.seed}) failed: {err}")
+        out[c.item.replicate] = res.stats
+        if progress is not None:
+            progress()
+    return [out[i] for i in sorted(out)]
+
+
+# --------------------------------------------------------------------------- the sampler
+def _run_key(candidate: int, replicate: int) -> str:
+    return f"c{candidate:05d}-r{replicate:03d}"
+
+
+@dataclass
+class Particles:
+    """The current particle population (transformed coordinates ``z``)."""
+
+    ids: list[str]  # "g<gen>c<cand>"
+    z: np.ndarray  # (n, k)
+    log_iw: np.ndarray  # (n,) unnormalised log importance weights: log prior - log proposal
+    distance: np.ndarray
+    stats: list[dict[str, float]]
+
+    @property
+    def weights(self) -> np.ndarray:
+        w = np.exp(self.log_iw - self.log_iw.max())
+        return w / w.sum()
+
+    def covariance(self) -> np.ndarray:
+        k = self.z.shape[1]
+        if len(self.ids) < 2:
+            return np.eye(k) * 1e-4
+        cov = np.atleast_2d(np.cov(self.z, rowvar=False, aweights=self.weights))
+        return cov + np.eye(k) * 1e-10
+
+
+@dataclass
+class Proposal:
+    """What a generation's candidates were drawn from: the prior (no ``centres``) or a
+    truncated Gaussian mixture (``centres``, ``weights``, ``cov``); ``n`` candidates. The
+    truncation to the prior box is ignored in the density (a small, common approximation)."""
+
+    n: int
+    centres: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    cov: np.ndarray | None = None
+
+    def log_density(self, z: np.ndarray, log_prior: float) -> np.ndarray:
+        if self.centres is None:
+            return np.full(len(z), log_prior)
+        k = z.shape[1]
+        inv = np.linalg.inv(self.cov)
+        diff = z[:, None, :] - self.centres[None, :, :]
+        log_kern = -0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff) \
+            - 0.5 * (k * math.log(2 * math.pi) + np.linalg.slogdet(self.cov)[1])
+        return _logsumexp(log_kern + np.log(np.maximum(self.weights, 1e-300))[None, :])
+
+
+@dataclass
+class Progress:
+    """Hooks the CLI fills to show progress (all optional)."""
+
+    generation_start: Callable[[str, int, int], None] = lambda label, total, done: None
+    run_done: Callable[[], None] = lambda: None
+    generation_end: Callable[[dict[str, Any]], None] = lambda info: None
+
+
+@dataclass
+class CalibrationResult:
+    out: Path
+    posterior: pd.DataFrame
+    history: list[dict[str, Any]]
+    point: dict[str, float]
+    replicate_stats: list[dict[str, float]] = field(default_factory=list)
+
+
+class Sampler:
+    """APMC over a :class:`Calibration` (see the module docstring)."""
+
+    def __init__(self, cal: Calibration, *, executor, out: Path, progress: Progress | None = None) -> None:
+        from sahel_sim.experiments.seeds import replicate_seeds
+
+        self.cal = cal
+        self.cfg = cal.config
+        self.priors = [self.cfg.priors[k] for k in cal.keys]
+        self.lo = np.array([p.box[0] for p in self.priors])
+        self.hi = np.array([p.box[1] for p in self.priors])
+        self.executor = executor
+        self.out = Path(out)
+        self.progress = progress or Progress()
+        self.seeds = replicate_seeds(self.cfg.seed, self.cfg.replicates)
+        self.n_new = max(1, round(self.cfg.population * (1.0 - self.cfg.alpha)))
+        self.n_keep = max(2, round(self.cfg.population * self.cfg.alpha))
+
+    # ------------------------------------------------------------------ bookkeeping
+    def fingerprint(self) -> str:
+        text = json.dumps({"config": self.cfg.model_dump(mode="json", exclude={"out", "executor", "max_generations",
+                                                                                "min_acceptance", "point_estimate",
+                                                                                "reevaluate_top", "reevaluate_seeds"}),
+                           "base": self.cal.base_data, "targets": [t.id for t in self.cal.targets],
+                           "statistics": [repr(t.statistic) for t in self.cal.targets]}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _check_folder(self) -> None:
+        p = self.out / "calibration.json"
+        fp = self.fingerprint()
+        if p.exists():
+            old = json.loads(p.read_text(encoding="utf-8"))
+            if old.get("fingerprint") != fp:
+                raise ConfigError(f"{self.out}: holds a different calibration (config, scenario or targets changed); "
+                                  "choose another --out or remove the folder")
+        else:
+            self.out.mkdir(parents=True, exist_ok=True)
+            write_atomic(p, json.dumps({"fingerprint": fp, "name": self.cfg.name, "parameters": self.cal.keys,
+                                        "targets_used": self.cal.used.ids, "seeds": self.seeds,
+                                        "config": self.cfg.model_dump(mode="json")}, indent=2) + "\n")
+
+    def _rng(self, generation: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.cfg.seed, spawn_key=(CALIBRATION_STREAM, generation)))
+
+    def values_of(self, z: np.ndarray) -> dict[str, float]:
+        return {k: float(p.from_unit(np.asarray(z[i]))) for i, (k, p) in enumerate(zip(self.cal.keys, self.priors, strict=True))}
+
+    # ------------------------------------------------------------------ proposals
+    def propose(self, generation: int, parts: Particles | None) -> tuple[np.ndarray, Proposal]:
+        """Candidates of a generation (transformed coordinates) and the distribution they were
+        drawn from (the prior in generation 0, else a Gaussian mixture around the particles)."""
+        rng = self._rng(generation)
+        k = len(self.priors)
+        if parts is None:
+            z = self.lo + rng.random((self.cfg.population, k)) * (self.hi - self.lo)
+            return z, Proposal(n=len(z))
+        cov = 2.0 * parts.covariance()
+        chol = np.linalg.cholesky(cov)
+        weights = parts.weights
+        out = np.empty((self.n_new, k))
+        for i in range(self.n_new):
+            for _ in range(1000):
+                j = rng.choice(len(parts.ids), p=weights)
+                cand = parts.z[j] + chol @ rng.standard_normal(k)
+                if np.all(cand >= self.lo) and np.all(cand <= self.hi):
+                    break
+            else:  # pragma: no cover - a degenerate kernel: clip into the box
+                cand = np.clip(cand, self.lo, self.hi)
+            out[i] = cand
+        return out, Proposal(n=len(out), centres=parts.z.copy(), weights=weights, cov=cov)
+
+    def log_weights(self, z: np.ndarray, proposals: list[Proposal]) -> np.ndarray:
+        """Log importance weights of ``z`` against the mixture of every proposal so far
+        (deterministic-mixture / AMIS weights: Cornuet, Marin, Mira & Robert 2012, *Scand. J.
+        Stat.* 39(4)). Each pooled candidate is weighted by prior / (sum_t n_t q_t) / sum_t n_t,
+        which stays well balanced across generations whose kernels shrink."""
+        log_prior = -float(np.sum(np.log(self.hi - self.lo)))  # uniform on the transformed box
+        total = sum(p.n for p in proposals)
+        terms = np.stack([math.log(p.n / total) + p.log_density(z, log_prior) for p in proposals], axis=1)
+        return log_prior - _logsumexp(terms)
+
+    # ------------------------------------------------------------------ one generation
+    def run_generation(self, generation: int, z: np.ndarray) -> tuple[np.ndarray, list[dict[str, float]], int]:
+        """Run (or finish) every candidate of a generation; mean statistics per candidate."""
+        frame, n_failed = self.run_candidates(self.out / f"gen_{generation:03d}", z, self.seeds, label=f"generation {generation}")
+        means: list[dict[str, float]] = []
+        for c in range(len(z)):
+            rows = frame[frame["point"] == c]
+            means.append({t: float(rows[t].mean()) if len(rows) and t in rows else float("nan") for t in self.cal.targets.ids})
+        d = np.array([self.cal.used.distance(m) for m in means])
+        return d, means, n_failed
+
+    def run_candidates(self, folder: Path, z: np.ndarray, seeds: list[int], *, label: str) -> tuple[pd.DataFrame, int]:
+        """Run every (candidate, seed) not yet finished in ``folder`` (a run store); returns
+        all finished runs' statistics (column ``point`` is the candidate) and the failures."""
+        store = RunStore(folder)
+        store.open()
+        design: dict[str, Any] = {"candidate": np.arange(len(z))}
+        for i, key in enumerate(self.cal.keys):
+            design[key] = [self.values_of(row)[key] for row in z]
+            design[f"z:{key}"] = z[:, i]
+        design_path = store.root / "design.parquet"
+        if design_path.exists():
+            old = pq.read_table(design_path).to_pandas()
+            if len(old) != len(z) or not np.allclose(old[[f"z:{k}" for k in self.cal.keys]].to_numpy(), z):
+                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; remove the folder")
+        else:
+            store.write_design(pa.table(design))
+        done = store.finished()
+        tasks = [CandidateTask(_run_key(c, r), c, r, seed, self.values_of(z[c]), self.cal.base_data, self.cal.targets)
+                 for r, seed in enumerate(seeds) for c in range(len(z)) if _run_key(c, r) not in done]
+        total = len(z) * len(seeds)
+        self.progress.generation_start(label, total, total - len(tasks))
+        stat_types = {"run_key": pa.string(), "point": pa.int32(), "replicate": pa.int32(), "seed": pa.int64()}
+        for c in self.executor.map_unordered(evaluate_candidate, tasks):
+            task: CandidateTask = c.item
+            res: CandidateOutput | None = c.value
+            if res is not None and res.stats is not None:
+                row = {"run_key": task.key, "point": task.candidate, "replicate": task.replicate, "seed": task.seed,
+                       **{k: float(v) for k, v in res.stats.items()}}
+                store.write_run(row, stat_types, metadata={"wall_time_s": f"{res.wall_time_s:.3f}", "host": res.host})
+            else:
+                err = res.error if res is not None else "".join(traceback.format_exception(c.error))
+                store.write_failure(task.key, {"run_key": task.key, "point": task.candidate, "replicate": task.replicate,
+                                               "seed": task.seed, "error": err})
+            self.progress.run_done()
+        runs = store.read_runs()
+        frame = runs.to_pandas() if runs is not None else pd.DataFrame(columns=["point", *self.cal.targets.ids])
+        return frame, len(store.failed())
+
+    def reevaluate(self, parts: Particles) -> pd.DataFrame:
+        """Rerun the ``reevaluate_top`` best particles with ``reevaluate_seeds`` fresh seeds and
+        score each by its median statistics. The smallest ABC distance among many candidates
+        run with few replicates is biased toward lucky draws (the winner's curse); fresh seeds
+        pick the point estimate without that bias."""
+        top = np.argsort(parts.distance, kind="stable")[: self.cfg.reevaluate_top]
+        seeds = [int(np.random.SeedSequence(self.cfg.seed, spawn_key=(CALIBRATION_STREAM + 1, r))
+                     .generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for r in range(self.cfg.reevaluate_seeds)]
+        frame, _ = self.run_candidates(self.out / "reevaluate", parts.z[top], seeds, label="re-evaluation")
+        rows = []
+        for c, i in enumerate(top):
+            runs = frame[frame["point"] == c]
+            med = {t: float(runs[t].median()) if len(runs) else float("nan") for t in self.cal.targets.ids}
+            rows.append({"particle": parts.ids[i], "reevaluated_distance": self.cal.used.distance(med),
+                         "reevaluated_runs": len(runs)})
+        table = pd.DataFrame(rows)
+        write_atomic(self.out / "reevaluation.parquet", parquet_bytes(pa.Table.from_pandas(table, preserve_index=False)))
+        return table
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, *, max_generations: int | None = None) -> CalibrationResult:
+        self._check_folder()
+        hist_path = self.out / "history.json"
+        history: list[dict[str, Any]] = []
+        parts: Particles | None = None
+        eps_prev = math.inf
+        max_gen = self.cfg.max_generations if max_generations is None else max_generations
+        gen = 0
+        proposals: list[Proposal] = []
+        while True:
+            pop_path = self.out / f"gen_{gen:03d}" / "particles.parquet"
+            z, proposal = self.propose(gen, parts)
+            proposals.append(proposal)
+            if pop_path.exists():  # finished before an interruption: reload it
+                parts, info = self._load_particles(pop_path)
+            else:
+                d, means, n_failed = self.run_generation(gen, z)
+                parts, info = self._select(gen, parts, z, proposals, d, means, eps_prev)
+                info["failed_runs"] = n_failed
+                self._save_particles(pop_path, parts, info)
+            history = [h for h in history if h["generation"] != gen] + [info]
+            write_atomic(hist_path, json.dumps(history, indent=2) + "\n")
+            self.progress.generation_end(info)
+            eps_prev = info["epsilon"]
+            if gen >= 1 and info["acceptance"] < self.cfg.min_acceptance:
+                break
+            if gen >= max_gen:
+                break
+            gen += 1
+        return self._finish(parts, history)
+
+    def _select(self, gen: int, parts: Particles | None, z: np.ndarray, proposals: list[Proposal], d: np.ndarray,
+                means: list[dict[str, float]], eps_prev: float) -> tuple[Particles, dict[str, Any]]:
+        ids = [f"g{gen}c{c}" for c in range(len(z))]
+        acceptance = float(np.mean(d <= eps_prev)) if parts is not None else 1.0
+        if parts is not None:  # pool the old particles with the new candidates
+            ids = parts.ids + ids
+            z = np.vstack([parts.z, z])
+            d = np.concatenate([parts.distance, d])
+            means = parts.stats + means
+        iw = self.log_weights(z, proposals)
+        order = np.argsort(d, kind="stable")
+        keep = order[: self.n_keep]
+        eps = float(d[keep[-1]])
+        new = Particles([ids[i] for i in keep], z[keep], iw[keep], d[keep], [means[i] for i in keep])
+        w = new.weights
+        info = {"generation": gen, "epsilon": eps, "acceptance": acceptance, "best_distance": float(d[keep[0]]),
+                "median_distance": float(np.median(d[keep])), "particles": len(keep),
+                "effective_sample_size": float(1.0 / np.sum(w ** 2)), "time": dt.datetime.now().isoformat(timespec="seconds")}
+        return new, info
+
+    def _save_particles(self, path: Path, parts: Particles, info: Mapping[str, Any]) -> None:
+        cols: dict[str, Any] = {"particle": parts.ids, "weight": parts.weights, "log_iw": parts.log_iw,
+                                "distance": parts.distance}
+        for i, key in enumerate(self.cal.keys):
+            cols[f"z:{key}"] = parts.z[:, i]
+        for t in self.cal.targets.ids:
+            cols[f"stat:{t}"] = [s.get(t, float("nan")) for s in parts.stats]
+        table = pa.table(cols).replace_schema_metadata({"info": json.dumps(dict(info))})
+        write_atomic(path, parquet_bytes(table))
+
+    def _load_particles(self, path: Path) -> tuple[Particles, dict[str, Any]]:
+        table = pq.read_table(path)
+        info = json.loads(table.schema.metadata[b"info"])
+        f = table.to_pandas()
+        z = f[[f"z:{k}" for k in self.cal.keys]].to_numpy()
+        stats = [{t: float(row[f"stat:{t}"]) for t in self.cal.targets.ids} for _, row in f.iterrows()]
+        return Particles(list(f["particle"]), z, f["log_iw"].to_numpy(), f["distance"].to_numpy(), stats), info
+
+    # ------------------------------------------------------------------ outputs
+    def _finish(self, parts: Particles, history: list[dict[str, Any]]) -> CalibrationResult:
+        rows = []
+        for i, pid in enumerate(parts.ids):
+            row = {"particle": pid, "weight": float(parts.weights[i]), "distance": float(parts.distance[i])}
+            row.update(self.values_of(parts.z[i]))
+            row.update({f"stat:{t}": v for t, v in parts.stats[i].items()})
+            rows.append(row)
+        posterior = pd.DataFrame(rows)
+        if self.cfg.reevaluate_top and self.cfg.reevaluate_seeds:
+            posterior = posterior.merge(self.reevaluate(parts), on="particle", how="left")
+        write_atomic(self.out / "posterior.parquet", parquet_bytes(pa.Table.from_pandas(posterior, preserve_index=False)))
+        point = self.point_estimate(posterior)
+        import yaml
+
+        write_atomic(self.out / "best.yaml", yaml.safe_dump({"name": self.cfg.name, "point_estimate": self.cfg.point_estimate,
+                                                             "values": point}, sort_keys=False))
+        return CalibrationResult(out=self.out, posterior=posterior, history=history, point=point)
+
+    def point_estimate(self, posterior: pd.DataFrame) -> dict[str, float]:
+        if self.cfg.point_estimate == "best":
+            by = "reevaluated_distance" if "reevaluated_distance" in posterior else "distance"
+            best = posterior.sort_values([by, "distance"], kind="stable").iloc[0]
+            return {k: float(best[k]) for k in self.cal.keys}
+        out = {}
+        for k in self.cal.keys:
+            order = np.argsort(posterior[k].to_numpy())
+            cw = np.cumsum(posterior["weight"].to_numpy()[order])
+            out[k] = float(posterior[k].to_numpy()[order][np.searchsorted(cw, 0.5 * cw[-1])])
+        return out
+
+
+# --------------------------------------------------------------------------- posterior predictive
+def posterior_table(targets: TargetSet, posterior: pd.DataFrame) -> pd.DataFrame:
+    """Per target, the weighted median and 90% interval of the particles' mean statistics."""
+    w = posterior["weight"].to_numpy()
+    rows = []
+    for t in targets:
+        col = f"stat:{t.id}"
+        x = posterior[col].to_numpy(dtype=float) if col in posterior else np.full(len(w), np.nan)
+        ok = np.isfinite(x)
+        if ok.any():
+            order = np.argsort(x[ok])
+            cw = np.cumsum(w[ok][order])
+            cw = cw / cw[-1]
+            q = [float(x[ok][order][np.searchsorted(cw, p)]) for p in (0.05, 0.5, 0.95)]
+        else:
+            q = [float("nan")] * 3
+        rows.append({"id": t.id, "documented": t.documented, "value": t.value, "low": t.low, "high": t.high,
+                     "q05": q[0], "median": q[1], "q95": q[2], "scaled_miss": t.scaled_miss(q[1]), "hit": t.hit(q[1])})
+    return pd.DataFrame(rows)
+
+
+def _logsumexp(a: np.ndarray) -> np.ndarray:
+    m = a.max(axis=1, keepdims=True)
+    return (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))).ravel()
+
+
+# --------------------------------------------------------------------------- the parameter file
+def update_parameter_file(path: Path, values: Mapping[str, float], *, note: str | None = None) -> str:
+    """Rewrite the values of ``values`` (key paths) in a YAML parameter file in place, keeping
+    its comments, order and every other key. A key missing from the file is added under its
+    parent mapping (which must exist). Returns the new text (the caller writes it)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    remaining = dict(values)
+    stack: list[tuple[int, str]] = []
+    last_line_of: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        stripped = line.split("#", 1)[0].rstrip()
+        if not stripped.strip() or stripped.lstrip().startswith("-"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if ":" not in stripped:
+            continue
+        key, _, rest = stripped.strip().partition(":")
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        full = ".".join([s[1] for s in stack] + [key.strip()])
+        for j in range(len(stack) + 1):
+            last_line_of[".".join([s[1] for s in stack[:j]])] = i
+        if rest.strip():
+            if full in remaining:
+                comment = line[len(stripped):] if "#" in line else ""
+                lines[i] = f"{line[:indent]}{key.strip()}: {_fmt(remaining.pop(full))}{comment}"
+        else:
+            stack.append((indent, key.strip()))
+            last_line_of[full] = i
+    inserts: dict[int, list[str]] = {}
+    for key, value in remaining.items():
+        parent, _, leaf = key.rpartition(".")
+        if parent not in last_line_of:
+            raise ConfigError(f"{path}: cannot add {key}: its parent block {parent!r} is not in the file")
+        at = last_line_of[parent]
+        depth = len(parent.split(".")) if parent else 0
+        inserts.setdefault(at, []).append(f"{'  ' * depth}{leaf}: {_fmt(value)}")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        out.extend(inserts.get(i, []))
+    text = "\n".join(out) + "\n"
+    if note:
+        text = _set_note(text, note)
+    return text
+
+
+CALIBRATION_NOTE = "# Calibration: "
+
+
+def _set_note(text: str, note: str) -> str:
+    """Put a one-line provenance note after the header comment (replacing an older one)."""
+    lines = [ln for ln in text.splitlines() if not ln.startswith(CALIBRATION_NOTE)]
+    i = 0
+    while i < len(lines) and lines[i].startswith("#"):
+        i += 1
+    lines.insert(i, CALIBRATION_NOTE + note)
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float) -> str:
+    v = float(value)
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+        return f"{v:.4g}"
+    return f"{float(f'{v:.4g}')}"
+
+
+# --------------------------------------------------------------------------- reports
+def write_shipped_calibration(cal: Calibration, result: CalibrationResult) -> list[Path]:
+    """Write the point estimate into the parameter file and the posterior beside it."""
+    params = cal.resolve(cal.config.parameters_file)
+    post = result.posterior
+    by = "reevaluated_distance" if "reevaluated_distance" in post else "distance"
+    best = post.sort_values([by, "distance"], kind="stable").iloc[0]
+    how = (f"best of the top {int(post[by].notna().sum())} particles rerun with {cal.config.reevaluate_seeds} fresh seeds "
+           f"(distance {best[by]:.2f})" if by != "distance" else f"best particle (distance {best['distance']:.2f})")
+    note = (f"{cal.config.name}, {dt.date.today().isoformat()}: {len(cal.keys)} parameters by ABC (APMC) on "
+            f"{len(cal.used)} targets, generations 0-{len(result.history) - 1}; "
+            f"{how if cal.config.point_estimate == 'best' else 'weighted posterior medians'}; posterior in posterior.parquet")
+    text = update_parameter_file(params, result.point, note=note)
+    write_atomic(params, text)
+    post = params.parent / "posterior.parquet"
+    keep = [c for c in ("particle", "weight", "distance", "reevaluated_distance") if c in result.posterior]
+    keep += [*cal.keys, *[f"stat:{t}" for t in cal.targets.ids]]
+    write_atomic(post, parquet_bytes(pa.Table.from_pandas(result.posterior[keep], preserve_index=False)))
+    return [params, post]
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    if abs(x) >= 1000 or float(x).is_integer():
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.0f}"
+    return f"{x:.2f}"
+
+
+def out_of_sample_report(cal: Calibration, result: CalibrationResult) -> str:
+    """How the targets left out of the calibration are predicted by its posterior."""
+    held = cal.held_out
+    lines = [f"# Out-of-sample check: calibrated on targets ending by {cal.config.holdout_after}", "",
+             f"Calibrated on {len(cal.used)} targets; {len(held)} held out. Posterior of {len(result.posterior)} "
+             "particles (statistics averaged over each particle's replicates); weighted median and 90% interval.", ""]
+    for label, ts in (("Held-out targets (prediction)", held), ("Calibration targets (fit)", cal.used),
+                      ("Targets left out of every calibration (use_targets)", cal.excluded)):
+        if not len(ts):
+            continue
+        table = posterior_table(ts, result.posterior)
+        n_hit = int(table["hit"].sum())
+        lines += [f"## {label}: {n_hit} of {len(table)} within tolerance", "",
+                  "| target | documented | tolerance | posterior median [90%] | miss | |", "|---|---|---|---|---|---|"]
+        for _, r in table.iterrows():
+            lines.append(f"| {r['id']} | {r['documented']} | {_num(r['low'])}-{_num(r['high'])} | {_num(r['median'])} "
+                         f"[{_num(r['q05'])}, {_num(r['q95'])}] | {r['scaled_miss']:+.2f} | {'hit' if r['hit'] else 'MISS'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def validation_markdown(targets: TargetSet, table: pd.DataFrame, *, title: str, acled: Mapping[str, float] | None = None,
+                        acled_label: str | None = None, simulated: bool = True) -> str:
+    """The validation table: documented value and tolerance, simulated median [90%], hit/miss."""
+    lines = [f"# Validation against the documented trends: {title}", ""]
+    if simulated:
+        n_hit = int(table["hit"].sum())
+        lines += [f"{n_hit} of {len(table)} targets within tolerance (simulated median over seeds). "
+                  "'miss' is the scaled miss of the median: 0 at the documented value, +-1 at the tolerance edges "
+                  "(log scale for counts, ratios and stocks).", ""]
+        missed = table[~table["hit"]]
+        if len(missed):
+            lines.append("Misses: " + "; ".join(
+                f"{r['id']} ({_num(r['median'])} against {_num(r['low'])}-{_num(r['high'])}, "
+                f"{'above' if r['scaled_miss'] > 0 else 'below'} by {abs(r['scaled_miss']) - 1:.2f} tolerance widths)"
+                if np.isfinite(r["scaled_miss"]) else f"{r['id']} (not computable)"
+                for _, r in missed.iterrows()) + ".")
+            lines.append("")
+    head = "| target | period | documented | tolerance |"
+    sep = "|---|---|---|---|"
+    if simulated:
+        head += " simulated median [90%] | miss | |"
+        sep += "---|---|---|"
+    if acled is not None:
+        head += f" {acled_label or 'ACLED'} |"
+        sep += "---|"
+    lines += [head, sep]
+    for _, r in table.iterrows():
+        row = f"| {r['id']} | {r['period']} | {r['documented']} | {_num(r['low'])}-{_num(r['high'])} |"
+        if simulated:
+            miss = f"{r['scaled_miss']:+.2f}" if np.isfinite(r["scaled_miss"]) else "n/a"
+            row += f" {_num(r['median'])} [{_num(r['q05'])}, {_num(r['q95'])}] | {miss} | {'hit' if r['hit'] else 'MISS'} |"
+        if acled is not None:
+            v = acled.get(r["id"], float("nan"))
+            row += f" {_num(v) if np.isfinite(v) else 'not in ACLED'} |"
+        lines.append(row)
+    lines += ["", "## Sources", ""]
+    for t in targets:
+        via = f" (read via {t.source['via']})" if t.source.get("via") else ""
+        lines.append(f"- **{t.id}**: {t.source_text}{via}. {t.exactness}. {t.notes}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path, *, title: str,
+                      acled: Mapping[str, float] | None = None, simulated: bool = True) -> Path:
+    """Every target on one axis of scaled misses: the tolerance is [-1, 1], the documented
+    value 0; dots are simulated medians, bars their 90% intervals, crosses the ACLED export."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_id = {t.id: t for t in targets}
+    n = len(table)
+    fig, ax = plt.subplots(figsize=(9.5, 0.36 * n + 1.6))
+    ax.axvspan(-1, 1, color="#d9ead3", zorder=0, label="tolerance")
+    ax.axvline(0, color="#38761d", lw=1, zorder=1, label="documented value")
+    lim = 3.0
+    for i, (_, r) in enumerate(table.iterrows()):
+        y = n - 1 - i
+        t = by_id[r["id"]]
+        if simulated and np.isfinite(r["median"]):
+            lo, med, hi = (np.clip(t.scaled_miss(v), -lim, lim) if np.isfinite(t.scaled_miss(v)) else -lim
+                           for v in (r["q05"], r["median"], r["q95"]))
+            colour = "#1f4e79" if r["hit"] else "#c00000"
+            ax.plot([lo, hi], [y, y], color=colour, lw=2, zorder=2)
+            ax.plot([med], [y], "o", color=colour, zorder=3)
+            ax.text(lim + 0.1, y, f"{_num(r['median'])} (doc. {_num(t.value)})", va="center", fontsize=7)
+        if acled is not None and np.isfinite(acled.get(r["id"], float("nan"))):
+            d = t.scaled_miss(acled[r["id"]])
+            if np.isfinite(d):
+                ax.plot([np.clip(d, -lim, lim)], [y], "x", color="black", zorder=4)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(list(table["id"])[::-1], fontsize=8)
+    ax.set_xlim(-lim, lim)
+    ax.set_xlabel("scaled miss (0 = documented value, \u00b11 = tolerance edge; log scale for counts and ratios)")
+    ax.set_title(f"Calibration targets: {title}", fontsize=10)
+    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

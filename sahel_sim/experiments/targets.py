@@ -1,0 +1,207 @@
+"""Calibration targets: the documented trends (``calibration/targets.yaml``) and how far a
+simulation is from them.
+
+Each target couples a statistic (:mod:`sahel_sim.stats`) with a documented value, a tolerance
+range and its source. A simulated value's *scaled miss* is 0 at the documented value and 1 at
+the edge of the tolerance range, measured on a log scale for counts, ratios and stocks and
+linearly for shares, separately on each side (tolerances are asymmetric because ACLED levels
+are undercounts)::
+
+    d = (f(sim) - f(value)) / (f(high) - f(value))   if sim >= value
+    d = (f(value) - f(sim)) / (f(value) - f(low))    otherwise
+
+A target is *hit* when the median over replicate runs lies within the tolerance (|d| <= 1).
+The calibration distance is the root mean square of the scaled misses of the targets it uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sahel_sim.config import ConfigError
+from sahel_sim.stats import Statistic
+
+MISSING_PENALTY = 5.0  # scaled miss of a statistic a run could not compute (e.g. 0/0)
+TARGET_KEYS = {"id", "description", "documented", "value", "tolerance", "scale", "period", "statistic", "source",
+               "exactness", "notes", "weight"}
+SOURCE_KEYS = {"publisher", "title", "date", "via"}
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    description: str
+    documented: str
+    value: float
+    low: float
+    high: float
+    scale: str
+    period_from: dt.date
+    period_to: dt.date
+    statistic: Statistic
+    source: Mapping[str, str]
+    exactness: str
+    notes: str = ""
+    weight: float = 1.0
+
+    def _f(self, x: float) -> float:
+        return math.log(x) if self.scale == "log" else x
+
+    def scaled_miss(self, simulated: float) -> float:
+        """Signed miss: 0 at the documented value, +-1 at the tolerance edges."""
+        if simulated is None or not np.isfinite(simulated) or (self.scale == "log" and simulated <= 0):
+            return float("nan")
+        f, v = self._f(simulated), self._f(self.value)
+        if simulated >= self.value:
+            return (f - v) / (self._f(self.high) - v)
+        return -(v - f) / (v - self._f(self.low))
+
+    def hit(self, simulated: float) -> bool:
+        return bool(np.isfinite(simulated) and self.low <= simulated <= self.high)
+
+    @property
+    def source_text(self) -> str:
+        s = self.source
+        return f"{s['publisher']}, \u201c{s['title']}\u201d, {s['date']}"
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    targets: tuple[Target, ...]
+    path: str = ""
+
+    def __iter__(self):
+        return iter(self.targets)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.targets]
+
+    def statistics(self) -> dict[str, Statistic]:
+        return {t.id: t.statistic for t in self.targets}
+
+    def select(self, ids: Iterable[str] | None = None, *, until: dt.date | None = None,
+               after: dt.date | None = None) -> TargetSet:
+        """Targets by id and/or by period: ``until`` keeps those ending on or before the date,
+        ``after`` those ending after it (the out-of-sample split)."""
+        keep = list(self.targets)
+        if ids is not None:
+            wanted = list(ids)
+            unknown = set(wanted) - set(self.ids)
+            if unknown:
+                raise ConfigError(f"{self.path}: unknown target id(s) {', '.join(sorted(unknown))}")
+            keep = [t for t in keep if t.id in wanted]
+        if until is not None:
+            keep = [t for t in keep if t.period_to <= until]
+        if after is not None:
+            keep = [t for t in keep if t.period_to > after]
+        return TargetSet(tuple(keep), self.path)
+
+    def distance(self, stats: Mapping[str, float]) -> float:
+        """Weighted RMS scaled miss of ``stats`` (id -> value, e.g. replicate means)."""
+        total, weights = 0.0, 0.0
+        for t in self.targets:
+            d = t.scaled_miss(stats.get(t.id, float("nan")))
+            d = MISSING_PENALTY if not np.isfinite(d) else d
+            total += t.weight * d * d
+            weights += t.weight
+        return math.sqrt(total / weights) if weights else 0.0
+
+    def table(self, replicate_stats: Sequence[Mapping[str, float]]) -> pd.DataFrame:
+        """Per target: documented value and tolerance, simulated median and 90% interval over
+        the replicates, scaled miss of the median, and hit or miss."""
+        frame = pd.DataFrame(list(replicate_stats), columns=self.ids)
+        rows = []
+        for t in self.targets:
+            col = frame[t.id].to_numpy(dtype=np.float64) if len(frame) else np.array([])
+            ok = col[np.isfinite(col)]
+            if ok.size:
+                q05, med, q95 = np.quantile(ok, [0.05, 0.5, 0.95])
+            else:
+                q05 = med = q95 = float("nan")
+            rows.append({"id": t.id, "description": t.description, "documented": t.documented, "value": t.value,
+                         "low": t.low, "high": t.high, "median": med, "q05": q05, "q95": q95, "n": int(ok.size),
+                         "scaled_miss": t.scaled_miss(med), "hit": t.hit(med),
+                         "period": f"{t.period_from:%Y-%m}..{t.period_to:%Y-%m}", "source": t.source_text})
+        return pd.DataFrame(rows)
+
+
+def _parse_date(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_targets(data: Mapping[str, Any], *, source: str = "<targets>") -> TargetSet:
+    if not isinstance(data, Mapping) or not isinstance(data.get("targets"), list) or not data["targets"]:
+        raise ConfigError(f"{source}: expected a mapping with a non-empty list 'targets'")
+    out: list[Target] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data["targets"]):
+        where = f"{source}: targets[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where}: expected a mapping")
+        tid = item.get("id")
+        if tid:
+            where = f"{source}: targets[{i}] ({tid})"
+        extra = set(item) - TARGET_KEYS
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; expected: {', '.join(sorted(TARGET_KEYS))}")
+        for key in ("id", "value", "tolerance", "statistic", "source", "period", "documented", "description"):
+            if key not in item:
+                raise ConfigError(f"{where}.{key}: required key is missing")
+        if tid in seen:
+            raise ConfigError(f"{where}.id: duplicate id {tid!r}")
+        seen.add(tid)
+        tol = item["tolerance"]
+        if not isinstance(tol, Mapping) or set(tol) != {"low", "high"}:
+            raise ConfigError(f"{where}.tolerance: expected {{low: NUMBER, high: NUMBER}}")
+        value, low, high = float(item["value"]), float(tol["low"]), float(tol["high"])
+        if not low <= value <= high or low == high:
+            raise ConfigError(f"{where}: value {value} must lie within tolerance [{low}, {high}]")
+        scale = item.get("scale", "log")
+        if scale not in ("log", "linear"):
+            raise ConfigError(f"{where}.scale: expected 'log' or 'linear', got {scale!r}")
+        if scale == "log" and low <= 0:
+            raise ConfigError(f"{where}.tolerance.low: must be positive on a log scale")
+        if value in (low, high):
+            raise ConfigError(f"{where}: value must lie strictly inside the tolerance (it is where misses are 0)")
+        src = item["source"]
+        if not isinstance(src, Mapping) or not {"publisher", "title", "date"} <= set(src) or set(src) - SOURCE_KEYS:
+            raise ConfigError(f"{where}.source: expected {{publisher, title, date[, via]}}")
+        per = item["period"]
+        if not isinstance(per, Mapping) or set(per) != {"from", "to"}:
+            raise ConfigError(f"{where}.period: expected {{from: DATE, to: DATE}}")
+        stat = item["statistic"]
+        if not isinstance(stat, Mapping) or "kind" not in stat:
+            raise ConfigError(f"{where}.statistic.kind: required key is missing")
+        statistic = Statistic(kind=stat["kind"], spec={k: v for k, v in stat.items() if k != "kind"},
+                              where=f"{where}.statistic")
+        out.append(Target(
+            id=str(tid), description=str(item["description"]), documented=str(item["documented"]), value=value,
+            low=low, high=high, scale=scale, period_from=_parse_date(per["from"], f"{where}.period.from"),
+            period_to=_parse_date(per["to"], f"{where}.period.to"), statistic=statistic,
+            source={k: str(v) for k, v in src.items()}, exactness=str(item.get("exactness", "")),
+            notes=str(item.get("notes", "")), weight=float(item.get("weight", 1.0))))
+    return TargetSet(tuple(out), source)
+
+
+def load_targets(path: str | Path) -> TargetSet:
+    from sahel_sim.config.loader import read_yaml
+
+    path = Path(path)
+    return parse_targets(read_yaml(path), source=str(path))

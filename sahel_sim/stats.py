@@ -1,0 +1,483 @@
+"""Summary statistics of the conflict, computed the same way from a simulation and from ACLED.
+
+One module computes every calibration statistic (``calibration/targets.yaml``) from an
+:class:`Observed` bundle: an ACLED-style events table, plus, when available, the model's
+weekly regional series, refugees by country and control snapshots. A simulated run and a real
+ACLED export go through the same code: :func:`observed_from_run` and
+:func:`observed_from_acled` only build the bundle.
+
+Actors are recognised by name, as ACLED writes them. Each event's ``actor1``,
+``assoc_actor_1``, ``actor2`` and ``assoc_actor_2`` (ACLED separates several associated
+actors with ``;``) are mapped to scenario actor ids with an :class:`ActorMap` built from the
+scenario's ``acled_names`` and, for real exports, ``calibration/acled_actor_map.yaml`` (exact
+names and regular expressions). An event *involves* an actor when the actor is any of the
+four. *Militant Islamist* (MI) events are those involving an actor of kind ``jihadist``: the
+measure the Africa Center for Strategic Studies (ACSS) reports from ACLED.
+
+The statistic kinds (the ``statistic:`` of a target):
+
+- ``count``: events (or their fatalities) that pass a :class:`Query`;
+- ``ratio``: one query over another, with an optional pseudo-count added to both (small
+  counts such as events near Bamako are often zero);
+- ``share``: the share of a query's events that also pass a sub-filter;
+- ``stock``: people displaced (``idps``, ``refugees``, optionally one asylum country)
+  at a date, from the model's series (not in ACLED);
+- ``control_area_ratio``: area held by a faction in some regions around one date over
+  around another (from the control snapshots; not in ACLED).
+
+Statistics that need data a source does not have are ``nan`` (e.g. displacement for an
+ACLED export), and reported as "not computable" rather than as a miss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sahel_sim.config import ConfigError
+from sahel_sim.events import EVENT_TYPES
+from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, haversine_km
+
+if TYPE_CHECKING:
+    from sahel_sim.config import Scenario
+    from sahel_sim.run import CellSnapshots, RunResult
+
+# The political-violence event types ACSS counts as militant Islamist "violent events".
+VIOLENT_EVENT_TYPES: tuple[str, ...] = ("Battles", "Explosions/Remote violence", "Violence against civilians")
+
+# Named places for ``near:`` filters (town centres, GeoNames).
+PLACES: dict[str, tuple[float, float]] = {"Bamako": (12.6392, -8.0029)}
+
+# ACLED admin1 spellings (and the 2023 regions, which split the old ones) -> model regions.
+# ACLED writes Timbuktu and Taoudeni; exports from 2023 on may use the new regions (law
+# 2023-006), which are folded back into the regions they were carved from.
+ADMIN1_TO_REGION: dict[str, str] = {
+    **{r: r for r in REGIONS},
+    "Timbuktu": "Tombouctou", "Taoudeni": "Taoudenit", "Taoudenni": "Taoudenit", "Ségou": "Segou",
+    "Bandiagara": "Mopti", "Douentza": "Mopti", "San": "Segou", "Nioro": "Kayes", "Kita": "Kayes",
+    "Dioila": "Koulikoro", "Nara": "Koulikoro", "Bougouni": "Sikasso", "Koutiala": "Sikasso",
+}
+
+TEXT_COLUMNS = ("event_type", "sub_event_type", "actor1", "assoc_actor_1", "actor2", "assoc_actor_2",
+                "civilian_targeting", "country", "admin1", "location")
+EVENT_COLUMNS_REQUIRED = ("event_date", "event_type", "actor1", "actor2", "civilian_targeting",
+                          "admin1", "latitude", "longitude", "fatalities")
+
+
+# --------------------------------------------------------------------------- actors
+@dataclass(frozen=True)
+class ActorMap:
+    """ACLED actor names -> scenario actor ids: exact names first, then regular expressions.
+
+    ``kinds`` gives each actor id's kind (``jihadist``, ``state`` ...), so that queries can
+    name a kind (``militant_islamist`` is every ``jihadist`` actor).
+    """
+
+    names: Mapping[str, str]
+    patterns: Sequence[tuple[re.Pattern[str], str]] = ()
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> str | None:
+        name = name.strip()
+        if not name:
+            return None
+        hit = self.names.get(name)
+        if hit is not None:
+            return hit
+        for pattern, actor in self.patterns:
+            if pattern.search(name):
+                return actor
+        return None
+
+    def ids_of(self, group: str) -> frozenset[str]:
+        """Actor ids a query names: ``militant_islamist``, a kind, or an actor id."""
+        if group == "militant_islamist":
+            group = "jihadist"
+        by_kind = {a for a, k in self.kinds.items() if k == group}
+        return frozenset(by_kind or {group})
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> ActorMap:
+        names = {n.name: aid for aid, a in scenario.actors.items() for n in a.acled_names}
+        kinds = {aid: a.kind for aid, a in scenario.actors.items()}
+        return cls(names=names, kinds=kinds)
+
+    def with_file(self, path: str | Path) -> ActorMap:
+        """This map extended by a mapping file (exact ``names`` and ordered ``patterns``)."""
+        import yaml
+
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: file not found") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        if not isinstance(data, dict) or not set(data) <= {"names", "patterns"}:
+            raise ConfigError(f"{path}: expected a mapping with keys 'names' and 'patterns'")
+        known = set(self.kinds)
+        names = dict(self.names)
+        for name, actor in (data.get("names") or {}).items():
+            if known and actor not in known:
+                raise ConfigError(f"{path}: names.{name}: unknown actor {actor!r}; known: {', '.join(sorted(known))}")
+            names[str(name)] = str(actor)
+        patterns = list(self.patterns)
+        for i, item in enumerate(data.get("patterns") or []):
+            if not isinstance(item, dict) or set(item) != {"pattern", "actor"}:
+                raise ConfigError(f"{path}: patterns[{i}]: expected {{pattern: REGEX, actor: ID}}")
+            if known and item["actor"] not in known:
+                raise ConfigError(f"{path}: patterns[{i}].actor: unknown actor {item['actor']!r}")
+            try:
+                patterns.append((re.compile(item["pattern"]), str(item["actor"])))
+            except re.error as exc:
+                raise ConfigError(f"{path}: patterns[{i}].pattern: not a regular expression ({exc})") from None
+        return ActorMap(names=names, patterns=tuple(patterns), kinds=self.kinds)
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class Observed:
+    """Everything statistics are computed from. Only ``events`` is required.
+
+    ``events`` has ACLED's columns (:data:`EVENT_COLUMNS_REQUIRED`); ``weekly`` the model's
+    (week x region) table; ``refugees`` (week x country); ``snapshots`` the control maps with
+    ``cell_area_km2`` and ``cell_region`` (region names) aligned with ``snapshots.gid``.
+    """
+
+    events: pd.DataFrame
+    actors: ActorMap
+    weekly: pd.DataFrame | None = None
+    refugees: pd.DataFrame | None = None
+    snapshots: CellSnapshots | None = None
+    cell_area_km2: np.ndarray | None = None
+    cell_region: np.ndarray | None = None
+    label: str = ""
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # -------------------------------------------------------------- derived columns (cached)
+    def involvement(self, ids: frozenset[str]) -> np.ndarray:
+        """Events in which any of ``ids`` is an actor or associated actor (bool array)."""
+        key = "inv:" + ",".join(sorted(ids))
+        if key not in self._cache:
+            parts = self._participants()
+            mask = np.zeros(len(self.events), dtype=bool)
+            for col in parts.values():
+                mask |= col.isin(ids).to_numpy()
+            self._cache[key] = mask
+        return self._cache[key]
+
+    def _participants(self) -> dict[str, pd.Series]:
+        """Actor ids in each actor slot (several assoc actors are split on ``;``)."""
+        if "participants" not in self._cache:
+            ev = self.events
+            out: dict[str, pd.Series] = {}
+            for col in ("actor1", "actor2", "assoc_actor_1", "assoc_actor_2"):
+                if col not in ev.columns:
+                    continue
+                names = ev[col].fillna("").astype(str)
+                if col.startswith("assoc"):
+                    split = names.str.split(";", expand=True)
+                    for j in range(split.shape[1]):
+                        out[f"{col}_{j}"] = self._map_names(split[j].fillna(""))
+                else:
+                    out[col] = self._map_names(names)
+            self._cache["participants"] = out
+        return self._cache["participants"]
+
+    def _map_names(self, names: pd.Series) -> pd.Series:
+        uniq = pd.unique(names)
+        table = {n: self.actors.lookup(n) for n in uniq}
+        return names.map(table)
+
+    def dates(self) -> np.ndarray:
+        if "dates" not in self._cache:
+            self._cache["dates"] = pd.to_datetime(self.events["event_date"]).to_numpy(dtype="datetime64[D]")
+        return self._cache["dates"]
+
+    def regions(self) -> np.ndarray:
+        if "regions" not in self._cache:
+            admin = self.events["admin1"].fillna("").astype(str)
+            self._cache["regions"] = admin.map(lambda a: ADMIN1_TO_REGION.get(a.strip(), a.strip())).to_numpy(dtype=object)
+        return self._cache["regions"]
+
+    def civilian_targeting(self) -> np.ndarray:
+        if "civ" not in self._cache:
+            self._cache["civ"] = self.events["civilian_targeting"].fillna("").astype(str).str.strip().str.len().to_numpy() > 0
+        return self._cache["civ"]
+
+    def distance_to(self, place: str) -> np.ndarray:
+        key = "dist:" + place
+        if key not in self._cache:
+            if place not in PLACES:
+                raise ConfigError(f"near.place: unknown place {place!r}; known: {', '.join(PLACES)}")
+            lat, lon = PLACES[place]
+            ev = self.events
+            self._cache[key] = haversine_km(lat, lon, ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float))
+        return self._cache[key]
+
+
+def observed_from_run(result: RunResult, *, grid=None) -> Observed:
+    """The statistics bundle of one simulated run."""
+    from sahel_sim.geography import load_grid
+
+    grid = grid if grid is not None else load_grid(national_population=result.scenario.population.national_total)
+    snaps = result.snapshots
+    order = {int(g): i for i, g in enumerate(grid.gid)}
+    idx = np.array([order[int(g)] for g in snaps.gid], dtype=np.int64)
+    cols = [c for c in ("event_date", "event_type", "actor1", "assoc_actor_1", "actor2", "assoc_actor_2",
+                        "civilian_targeting", "admin1", "latitude", "longitude", "fatalities")]
+    return Observed(
+        events=result.events.select(cols).to_pandas(),
+        actors=ActorMap.from_scenario(result.scenario),
+        weekly=result.weekly.select(["week_start", "region", "idps_hosted", "refugees_origin"]).to_pandas(),
+        refugees=result.refugees.to_pandas(),
+        snapshots=snaps,
+        cell_area_km2=grid.area_km2[idx],
+        cell_region=np.array(REGIONS, dtype=object)[grid.region[idx]],
+        label=result.run_id,
+    )
+
+
+def read_acled_csv(path: str | Path) -> pd.DataFrame:
+    """Read an ACLED export (CSV, by header name) and check the columns statistics need."""
+    path = Path(path)
+    try:
+        ev = pd.read_csv(path, low_memory=False, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable CSV ({exc.__class__.__name__})") from None
+    missing = [c for c in EVENT_COLUMNS_REQUIRED if c not in ev.columns]
+    if missing:
+        raise ConfigError(f"{path}: missing ACLED column(s) {', '.join(missing)}; "
+                          f"expected an ACLED export with at least {', '.join(EVENT_COLUMNS_REQUIRED)}")
+    if "country" in ev.columns:
+        ev = ev[ev["country"].fillna("Mali") == "Mali"]
+    dates = pd.to_datetime(ev["event_date"], errors="coerce", format="mixed")
+    if dates.isna().any():
+        bad = ev.loc[dates.isna(), "event_date"].iloc[0]
+        raise ConfigError(f"{path}: event_date {bad!r} is not a date")
+    ev = ev.assign(event_date=dates.dt.date)
+    ev["fatalities"] = pd.to_numeric(ev["fatalities"], errors="coerce").fillna(0)
+    return ev.reset_index(drop=True)
+
+
+def observed_from_acled(events: pd.DataFrame, actors: ActorMap, *, label: str = "ACLED") -> Observed:
+    """The statistics bundle of a real ACLED export (events only)."""
+    return Observed(events=events, actors=actors, label=label)
+
+
+# --------------------------------------------------------------------------- queries
+def _date(value: Any, where: str) -> np.datetime64:
+    if isinstance(value, dt.date):
+        return np.datetime64(value, "D")
+    try:
+        return np.datetime64(dt.date.fromisoformat(str(value)), "D")
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A filter over the events, and what to measure (``events`` or ``fatalities``).
+
+    ``start``/``end`` are inclusive dates; ``event_types`` ACLED event types, or ``violent``
+    for the three political-violence types ACSS counts (:data:`VIOLENT_EVENT_TYPES`); ``involving`` actor ids, kinds or
+    ``militant_islamist`` (any of them); ``civilian_targeting`` True/False; ``regions`` model
+    region names (ACLED admin1 spellings are mapped); ``near`` a place and radius in km.
+    """
+
+    start: np.datetime64
+    end: np.datetime64
+    measure: str = "events"
+    event_types: tuple[str, ...] = ()
+    involving: tuple[str, ...] = ()
+    civilian_targeting: bool | None = None
+    regions: tuple[str, ...] = ()
+    near: tuple[str, float] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> Query:
+        allowed = {"from", "to", "measure", "event_types", "involving", "civilian_targeting", "regions", "near"}
+        extra = set(data) - allowed
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; expected: {', '.join(sorted(allowed))}")
+        for key in ("from", "to"):
+            if key not in data:
+                raise ConfigError(f"{where}.{key}: required key is missing")
+        measure = data.get("measure", "events")
+        if measure not in ("events", "fatalities"):
+            raise ConfigError(f"{where}.measure: expected 'events' or 'fatalities', got {measure!r}")
+        regions = tuple(data.get("regions") or ())
+        for r in regions:
+            if r not in REGIONS:
+                raise ConfigError(f"{where}.regions: {r!r} is not a region of Mali; expected one of: {', '.join(REGIONS)}")
+        near = data.get("near")
+        if near is not None:
+            if not isinstance(near, Mapping) or set(near) != {"place", "km"}:
+                raise ConfigError(f"{where}.near: expected {{place: NAME, km: NUMBER}}")
+            near = (str(near["place"]), float(near["km"]))
+        types = data.get("event_types") or ()
+        types = VIOLENT_EVENT_TYPES if types == "violent" else ((types,) if isinstance(types, str) else tuple(types))
+        for t in types:
+            if t not in EVENT_TYPES:
+                raise ConfigError(f"{where}.event_types: {t!r} is not an ACLED event type; expected 'violent' or "
+                                  f"one of: {', '.join(EVENT_TYPES)}")
+        involving = data.get("involving") or ()
+        involving = (involving,) if isinstance(involving, str) else tuple(involving)
+        return cls(start=_date(data["from"], f"{where}.from"), end=_date(data["to"], f"{where}.to"), measure=measure,
+                   event_types=types,
+                   involving=involving, civilian_targeting=data.get("civilian_targeting"), regions=regions, near=near)
+
+    def mask(self, obs: Observed) -> np.ndarray:
+        d = obs.dates()
+        m = (d >= self.start) & (d <= self.end)
+        if self.event_types:
+            m &= obs.events["event_type"].isin(self.event_types).to_numpy()
+        if self.involving:
+            ids: frozenset[str] = frozenset().union(*(obs.actors.ids_of(g) for g in self.involving))
+            m &= obs.involvement(ids)
+        if self.civilian_targeting is not None:
+            civ = obs.civilian_targeting()
+            m &= civ if self.civilian_targeting else ~civ
+        if self.regions:
+            m &= np.isin(obs.regions(), list(self.regions))
+        if self.near is not None:
+            m &= obs.distance_to(self.near[0]) <= self.near[1]
+        return m
+
+    def value(self, obs: Observed, extra_mask: np.ndarray | None = None) -> float:
+        m = self.mask(obs)
+        if extra_mask is not None:
+            m &= extra_mask
+        if self.measure == "fatalities":
+            return float(obs.events["fatalities"].to_numpy(dtype=np.float64)[m].sum())
+        return float(m.sum())
+
+
+# --------------------------------------------------------------------------- statistics
+@dataclass(frozen=True)
+class Statistic:
+    """One statistic as declared by a target's ``statistic:`` block (see module docstring)."""
+
+    kind: str
+    spec: Mapping[str, Any]
+    where: str = "statistic"
+
+    KINDS = ("count", "ratio", "share", "stock", "control_area_ratio")
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ConfigError(f"{self.where}.kind: unknown statistic {self.kind!r}; expected one of: {', '.join(self.KINDS)}")
+        # parse eagerly so that a bad targets file fails when it is read, not mid-calibration
+        self._parse()
+
+    def _parse(self) -> dict[str, Any]:
+        s, w = self.spec, self.where
+        if self.kind == "count":
+            return {"query": Query.from_dict(s["query"] if "query" in s else _need(s, "query", w), f"{w}.query")}
+        if self.kind == "ratio":
+            return {"num": Query.from_dict(_need(s, "numerator", w), f"{w}.numerator"),
+                    "den": Query.from_dict(_need(s, "denominator", w), f"{w}.denominator"),
+                    "pseudo": float(s.get("pseudo_count", 0.0))}
+        if self.kind == "share":
+            whole = dict(_need(s, "of", w))
+            part = {**whole, **dict(_need(s, "part", w))}
+            return {"whole": Query.from_dict(whole, f"{w}.of"), "part": Query.from_dict(part, f"{w}.part")}
+        if self.kind == "stock":
+            series = _need(s, "series", w)
+            if series not in ("idps", "refugees"):
+                raise ConfigError(f"{w}.series: expected 'idps' or 'refugees', got {series!r}")
+            country = s.get("country")
+            if country is not None and country not in NEIGHBOUR_COUNTRIES:
+                raise ConfigError(f"{w}.country: {country!r} is not a neighbouring country; expected one of: "
+                                  f"{', '.join(NEIGHBOUR_COUNTRIES)}")
+            return {"series": series, "country": country, "at": _date(_need(s, "at", w), f"{w}.at"),
+                    "share": bool(s.get("share_of_total", False))}
+        # control_area_ratio
+        regions = tuple(_need(s, "regions", w))
+        for r in regions:
+            if r not in REGIONS:
+                raise ConfigError(f"{w}.regions: {r!r} is not a region of Mali")
+        return {"faction": str(_need(s, "faction", w)), "regions": regions,
+                "num": _date(_need(s, "at", w), f"{w}.at"), "den": _date(_need(s, "versus", w), f"{w}.versus"),
+                "window": int(s.get("window_weeks", 12)), "pseudo_cells": float(s.get("pseudo_cells", 0.0))}
+
+    def compute(self, obs: Observed) -> float:
+        p = self._parse()
+        if self.kind == "count":
+            return p["query"].value(obs)
+        if self.kind == "ratio":
+            den = p["den"].value(obs) + p["pseudo"]
+            return (p["num"].value(obs) + p["pseudo"]) / den if den > 0 else float("nan")
+        if self.kind == "share":
+            whole = p["whole"].value(obs)
+            return p["part"].value(obs) / whole if whole > 0 else float("nan")
+        if self.kind == "stock":
+            return _stock(obs, **p)
+        return _control_area_ratio(obs, **p)
+
+
+def _need(spec: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in spec:
+        raise ConfigError(f"{where}.{key}: required key is missing")
+    return spec[key]
+
+
+def _stock(obs: Observed, *, series: str, country: str | None, at: np.datetime64, share: bool) -> float:
+    """People displaced at the last recorded week starting on or before ``at``."""
+    if series == "idps" or (country is None and not share):
+        table = obs.weekly
+        col = "idps_hosted" if series == "idps" else "refugees_origin"
+        if table is None:
+            return float("nan")
+        national = table.groupby("week_start", sort=True)[col].sum()
+    else:
+        if obs.refugees is None:
+            return float("nan")
+        wide = obs.refugees.pivot_table(index="week_start", columns="country", values="refugees", aggfunc="sum").sort_index()
+        national = wide[country] / wide.sum(axis=1).clip(lower=1e-9) if share else wide[country]
+    dates = pd.to_datetime(pd.Series(national.index)).to_numpy(dtype="datetime64[D]")
+    k = int(np.searchsorted(dates, at, side="right")) - 1
+    return float(national.iloc[k]) if k >= 0 else float("nan")
+
+
+def _control_area_ratio(obs: Observed, *, faction: str, regions: tuple[str, ...], num: np.datetime64,
+                        den: np.datetime64, window: int, pseudo_cells: float) -> float:
+    """Area a faction controls in ``regions``, averaged over the snapshots within
+    ``window`` weeks of ``num``, over the same around ``den``; ``pseudo_cells`` mean cells of
+    area are added to both (a group holding nothing at either date gives 1, not 0/0)."""
+    s = obs.snapshots
+    if s is None or obs.cell_area_km2 is None or faction not in s.factions:
+        return float("nan")
+    f = s.factions.index(faction)
+    in_regions = np.isin(obs.cell_region, list(regions))
+    area = np.where(in_regions, obs.cell_area_km2, 0.0)
+    held = (s.control == f) @ area  # (t,)
+    dates = np.array(s.dates, dtype="datetime64[D]")
+    half = np.timedelta64(7 * window // 2, "D")
+    pseudo = pseudo_cells * float(area[in_regions].mean()) if in_regions.any() else 0.0
+
+    def around(t: np.datetime64) -> float:
+        sel = (dates >= t - half) & (dates <= t + half)
+        return float(held[sel].mean()) if sel.any() else float("nan")
+
+    a, b = around(num) + pseudo, around(den) + pseudo
+    return a / b if b > 0 else float("nan")
+
+
+def compute_statistics(statistics: Mapping[str, Statistic], obs: Observed) -> dict[str, float]:
+    """Every statistic of ``statistics`` (id -> Statistic) on one bundle."""
+    return {key: stat.compute(obs) for key, stat in statistics.items()}
+
+
+def run_statistics(result: RunResult, statistics: Mapping[str, Statistic], *, grid=None) -> dict[str, float]:
+    """Statistics of one simulated run (the function calibration workers call)."""
+    return compute_statistics(statistics, observed_from_run(result, grid=grid))

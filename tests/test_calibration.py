@@ -1,0 +1,205 @@
+"""Calibration: the ABC sampler on a tiny budget (resume, determinism, outputs), the parameter
+file rewrite, config errors, and the stylised-fact regression check of the shipped calibration.
+
+The regression check runs the bundled historical scenario (which extends the shipped
+calibration/parameters.yaml) with a few seeds and asserts that every documented trend keeps
+its direction and rough size: the median over seeds within 2.5 times the target's tolerance
+(|scaled miss| <= 2.5, room for the noise of 4 seeds; the shipped calibration's 30-seed medians are in
+calibration/validation.md). A code change that breaks the calibration fails here.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sahel_sim.config import ConfigError, load_scenario_data
+from sahel_sim.experiments.calibrate import (
+    Sampler,
+    load_calibration,
+    scenario_statistics,
+    update_parameter_file,
+)
+from sahel_sim.experiments.executors import LocalExecutor
+from sahel_sim.experiments.seeds import replicate_seeds
+from sahel_sim.experiments.targets import load_targets
+from tests.conftest import ROOT, SCENARIOS
+
+TARGETS = ROOT / "calibration" / "targets.yaml"
+
+# ----------------------------------------------------------------------------- tiny sampler
+TINY_TARGETS = ["idps_2012", "refugees_2012", "refugees_2012_share_niger"]
+
+
+@pytest.fixture()
+def tiny_config(tmp_path: Path) -> Path:
+    scen = tmp_path / "short.yaml"
+    scen.write_text(f"extends: {SCENARIOS / 'historical.yaml'}\nname: short\nend_date: 2012-08-27\n", encoding="utf-8")
+    params = tmp_path / "parameters.yaml"
+    params.write_text((ROOT / "calibration" / "parameters.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = {
+        "name": "tiny", "scenario": "short.yaml", "targets": str(TARGETS), "use_targets": TINY_TARGETS,
+        "parameters_file": "parameters.yaml", "out": "out",
+        "priors": {"mechanisms.displacement.flee_per_event": {"distribution": "loguniform", "low": 60, "high": 600},
+                   "mechanisms.displacement.abroad_share_near_border": {"low": 0.3, "high": 0.9}},
+        "replicates": 1, "population": 4, "alpha": 0.5, "min_acceptance": 0.0, "max_generations": 1, "seed": 7,
+        "reevaluate_top": 2, "reevaluate_seeds": 1,
+        "executor": {"kind": "local", "workers": 0},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+def _calibrate(config: Path):
+    cal = load_calibration(config)
+    return cal, Sampler(cal, executor=LocalExecutor(0), out=cal.resolve(cal.config.out)).run()
+
+
+def test_tiny_calibration_writes_a_weighted_posterior(tiny_config) -> None:
+    cal, result = _calibrate(tiny_config)
+    post = result.posterior
+    assert len(post) == 2  # population x alpha
+    assert post["weight"].sum() == pytest.approx(1.0)
+    assert (post["weight"] > 0).all()
+    assert [h["generation"] for h in result.history] == [0, 1]
+    eps = [h["epsilon"] for h in result.history]
+    assert eps[1] <= eps[0]  # the tolerance never grows (old particles are pooled)
+    for key, prior in cal.config.priors.items():
+        assert post[key].between(prior.low, prior.high).all()
+    out = result.out
+    for name in ("posterior.parquet", "history.json", "best.yaml", "calibration.json", "reevaluation.parquet"):
+        assert (out / name).exists()
+    assert len(list((out / "gen_000" / "runs").glob("*.parquet"))) == 4
+    assert len(list((out / "gen_001" / "runs").glob("*.parquet"))) == 2
+    assert post["reevaluated_distance"].notna().sum() == 2  # the top particles, rerun with fresh seeds
+
+
+def test_calibration_resumes_after_interruption_with_the_same_draws(tiny_config) -> None:
+    _, first = _calibrate(tiny_config)
+    out = first.out
+    # simulate a kill during generation 1: its particles and one finished run are gone
+    (out / "gen_001" / "particles.parquet").unlink()
+    next((out / "gen_001" / "runs").glob("*.parquet")).unlink()
+    _, again = _calibrate(tiny_config)
+    pd.testing.assert_frame_equal(first.posterior, again.posterior)
+    # a finished calibration reruns without running anything
+    stamp = {p: p.stat().st_mtime_ns for p in out.glob("gen_*/runs/*.parquet")}
+    _calibrate(tiny_config)
+    assert stamp == {p: p.stat().st_mtime_ns for p in out.glob("gen_*/runs/*.parquet")}
+
+
+def test_a_changed_calibration_refuses_an_old_folder(tiny_config) -> None:
+    _calibrate(tiny_config)
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    cfg["seed"] = 8
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match="different calibration"):
+        _calibrate(tiny_config)
+
+
+def test_out_of_sample_mode_keeps_only_early_targets(tiny_config) -> None:
+    import datetime as dt
+
+    cal = load_calibration(ROOT / "calibration" / "config.yaml", holdout_after=dt.date(2021, 12, 31))
+    assert all(t.period_to <= dt.date(2021, 12, 31) for t in cal.used)
+    held = {t.id for t in cal.held_out}
+    assert {"mi_events_growth_2020_2023", "civilian_deaths_after_wagner", "idps_2024"} <= held
+
+
+def test_bad_prior_key_path_suggests_the_right_one(tiny_config) -> None:
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    cfg["priors"]["mechanisms.displacement.flee_per_evnt"] = {"low": 1, "high": 2}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"did you mean 'mechanisms\.displacement\.flee_per_event'"):
+        load_calibration(tiny_config)
+
+
+def test_bad_prior_range_is_a_config_error(tiny_config) -> None:
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    cfg["priors"]["mechanisms.displacement.flee_per_event"] = {"distribution": "loguniform", "low": 0, "high": 2}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match="log-uniform prior needs low > 0"):
+        load_calibration(tiny_config)
+
+
+def test_parameter_file_rewrite_keeps_comments_and_keys(tmp_path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("# header\n#\nactors:\n  JNIM:\n    aggression: 1.0  # why\n    reach_km: 50\n"
+                 "mechanisms:\n  combat:\n    battle_rate_per_week: 0.25\n  grievance:\n    baseline: 0.3\n",
+                 encoding="utf-8")
+    text = update_parameter_file(f, {"actors.JNIM.aggression": 1.23456, "mechanisms.grievance.spillover": 0.4},
+                                 note="test run")
+    data = yaml.safe_load(text)
+    assert data["actors"]["JNIM"] == {"aggression": 1.235, "reach_km": 50}
+    assert data["mechanisms"]["grievance"] == {"baseline": 0.3, "spillover": 0.4}
+    assert data["mechanisms"]["combat"]["battle_rate_per_week"] == 0.25
+    assert text.startswith("# header\n#\n# Calibration: test run\n")
+    assert "aggression: 1.235  # why" in text
+    with pytest.raises(ConfigError, match="parent block"):
+        update_parameter_file(f, {"mechanisms.nowhere.x": 1})
+
+
+def test_calibrate_and_validate_help_through_the_entry_point() -> None:
+    for cmd in ("calibrate", "validate"):
+        res = subprocess.run([sys.executable, "-m", "sahel_sim", cmd, "--help"], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+        assert res.returncode == 0 and "usage: sahel-sim " + cmd in res.stdout
+
+
+# ----------------------------------------------------------------------------- regression check
+# Targets the shipped calibration does not reach (calibration/validation.md and
+# docs/calibration.md say why); for these only the direction of the trend is checked.
+KNOWN_MISSES: dict[str, str] = {
+    "mi_events_growth_2020_2023": "MI events grow at most ~1.9x 2020-2023 for any prior draw (docs/calibration.md 7.1)",
+    "isgs_control_growth_menaka_gao": "IS Sahel never reaches the control threshold anywhere (7.2)",
+    "idps_2012": "the initial control map gives the MNLA the north on day one: no 2012 takeover shock (7.3)",
+    "idps_2013_peak": "as idps_2012 (7.3)",
+    "refugees_2012": "as idps_2012 (7.3)",
+    "refugees_2012_share_mauritania": "2012 violence sits in Mopti, whose nearest border is Burkina Faso (7.3)",
+    "refugees_2012_share_burkina_faso": "as refugees_2012_share_mauritania (7.3)",
+}
+N_SEEDS = 4
+
+
+@pytest.fixture(scope="module")
+def shipped_statistics():
+    targets = load_targets(TARGETS)
+    data = load_scenario_data(SCENARIOS / "historical.yaml")
+    rows = scenario_statistics(data, {}, replicate_seeds(20240601, N_SEEDS), targets, executor=LocalExecutor(0))
+    return targets, pd.DataFrame(rows)
+
+
+def test_shipped_calibration_reproduces_each_trend_roughly(shipped_statistics) -> None:
+    targets, frame = shipped_statistics
+    problems = []
+    for t in targets:
+        if t.id in KNOWN_MISSES:
+            continue
+        med = float(np.nanmedian(frame[t.id]))
+        d = t.scaled_miss(med)
+        if not (np.isfinite(d) and abs(d) <= 2.5):
+            problems.append(f"{t.id}: median {med:.4g} against {t.value:.4g} [{t.low:.4g}, {t.high:.4g}] (miss {d:+.2f})")
+    assert not problems, "calibration broken:\n" + "\n".join(problems)
+
+
+def test_shipped_calibration_keeps_the_direction_of_each_trend(shipped_statistics) -> None:
+    _, frame = shipped_statistics
+    med = frame.median()
+    assert med["mi_events_growth_2020_2023"] > 1.2  # militant Islamist violence grows 2020 -> 2023
+    assert med["civilian_deaths_wagner_step"] > 2.0  # civilian deaths step up after Wagner
+    assert med["wagner_civilian_targeting_share"] > 0.5  # most Wagner events target civilians
+    assert med["central_share_mi_clashes_2020_2021"] > 0.4  # concentrated in Mopti and Segou
+    assert med["bamako_mi_events_h1_2023"] >= 5  # violence reaches the approaches to Bamako
+    assert med["idps_2020"] > med["idps_2014"]  # displacement builds up from 2014 to 2020
+    assert med["idps_2022"] > med["idps_2019"]  # and stays high after 2021
+    assert med["idps_2013_peak"] > 20_000 and med["refugees_2012"] > 5_000  # a 2012-13 shock (too small: 7.3)
+    assert med["refugees_2012_share_mauritania"] + med["refugees_2012_share_niger"] > 0.05
+    assert not math.isnan(med["isgs_control_growth_menaka_gao"])

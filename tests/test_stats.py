@@ -1,0 +1,212 @@
+"""Summary statistics (sahel_sim/stats.py) and targets: hand-computed values on a synthetic
+ACLED export, the same numbers from a simulated run and from its ACLED-format CSV, errors."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sahel_sim.config import ConfigError, load_scenario
+from sahel_sim.experiments.targets import load_targets, parse_targets
+from sahel_sim.run import run
+from sahel_sim.stats import (
+    ActorMap,
+    Statistic,
+    compute_statistics,
+    observed_from_acled,
+    observed_from_run,
+    read_acled_csv,
+)
+from tests.conftest import ROOT, SCENARIOS
+
+FIXTURE = ROOT / "tests" / "data" / "acled_mali_synthetic.csv"
+TARGETS = ROOT / "calibration" / "targets.yaml"
+ACTOR_MAP = ROOT / "calibration" / "acled_actor_map.yaml"
+
+
+@pytest.fixture(scope="module")
+def historical():
+    return load_scenario(SCENARIOS / "historical.yaml")
+
+
+@pytest.fixture(scope="module")
+def acled_stats(historical):
+    targets = load_targets(TARGETS)
+    actors = ActorMap.from_scenario(historical).with_file(ACTOR_MAP)
+    obs = observed_from_acled(read_acled_csv(FIXTURE), actors)
+    return compute_statistics(targets.statistics(), obs)
+
+
+# Hand counts from tests/data/acled_mali_synthetic.csv (27 Mali events and one in Burkina Faso,
+# which is dropped). The comment after each value lists the rows (event_id_cnty MLI<n>).
+EXPECTED = {
+    "mi_events_growth_2020_2023": 10 / 5,  # 2023: 17-20, 22-27; 2020: 1-4 and 6 (Dec 2020)
+    "mi_events_2023": 10,
+    "civilian_deaths_before_wagner": 40 + 60 + 0,  # 6, 7, 10
+    "civilian_deaths_after_wagner": 30 + 300 + 20 + 100,  # 11, 12, 14, 15 (Bandiagara -> Mopti)
+    "civilian_deaths_wagner_step": 450 / 100,
+    "wagner_civilian_targeting_share": 3 / 4,  # 11, 12, 14 of 11-14 (Wagner as actor or assoc)
+    "central_share_mi_clashes_2020_2021": 3 / 5,  # 1, 2, 8 of 1, 2, 4, 8, 9
+    "central_share_civilian_attacks_2021": 1 / 2,  # 7 of 7, 10
+    "bamako_mi_events_growth": (3 + 1) / (1 + 1),  # 17-19 (within 150 km) over 16
+    "bamako_mi_events_h1_2023": 3,
+}
+
+
+@pytest.mark.parametrize("target", sorted(EXPECTED))
+def test_statistics_on_a_synthetic_acled_export_match_hand_counts(acled_stats, target) -> None:
+    assert acled_stats[target] == pytest.approx(EXPECTED[target])
+
+
+def test_statistics_acled_lacks_are_nan(acled_stats) -> None:
+    for key in ("idps_2021", "refugees_2012", "refugees_2012_share_niger", "isgs_control_growth_menaka_gao"):
+        assert math.isnan(acled_stats[key])
+
+
+def test_actor_map_exact_names_then_patterns(historical) -> None:
+    actors = ActorMap.from_scenario(historical).with_file(ACTOR_MAP)
+    assert actors.lookup("Military Forces of Mali (2013-2020)") == "FAMa"  # scenario name
+    assert actors.lookup("Police Forces of Mali (2013-2020)") == "FAMa"  # pattern
+    assert actors.lookup("Africa Corps") == "Wagner"
+    assert actors.lookup("Islamic State (Sahel)") == "ISGS"
+    assert actors.lookup("Unidentified Armed Group (Mali)") is None
+    assert actors.ids_of("militant_islamist") == {"JNIM", "KatibaMacina", "ISGS"}
+
+
+@pytest.fixture(scope="module")
+def short_run(short_scenario):
+    return run(short_scenario, 11)
+
+
+EVENT_STATS = {
+    "mi_growth": {"kind": "ratio", "pseudo_count": 1,
+                  "numerator": {"involving": "militant_islamist", "from": "2013-01-01", "to": "2013-12-31"},
+                  "denominator": {"involving": "militant_islamist", "from": "2012-01-01", "to": "2012-12-31"}},
+    "civ_deaths": {"kind": "count", "query": {"measure": "fatalities", "civilian_targeting": True,
+                                              "from": "2012-01-01", "to": "2013-12-31"}},
+    "barkhane_vac": {"kind": "share", "of": {"involving": "Barkhane", "from": "2013-01-01", "to": "2014-06-30"},
+                     "part": {"civilian_targeting": True}},
+    "north_share": {"kind": "share", "of": {"from": "2012-01-01", "to": "2014-06-30"},
+                    "part": {"regions": ["Tombouctou", "Gao", "Kidal", "Menaka", "Taoudenit"]}},
+    "near_mopti_town": {"kind": "count", "query": {"near": {"place": "Bamako", "km": 400}, "from": "2012-01-01",
+                                                   "to": "2014-06-30"}},
+}
+
+
+def test_a_run_and_its_acled_format_csv_give_the_same_statistics(short_run, short_scenario, tmp_path) -> None:
+    """The simulation path and the real-export path are one code path: write the run's event
+    log as an ACLED CSV (without the simulation's columns) and compare."""
+    stats = {k: Statistic(v["kind"], {x: y for x, y in v.items() if x != "kind"}) for k, v in EVENT_STATS.items()}
+    sim = compute_statistics(stats, observed_from_run(short_run))
+    csv = tmp_path / "export.csv"
+    ev = short_run.events.to_pandas().drop(columns=["run_id", "seed", "gid", "week", "actor1_id", "actor2_id"])
+    ev.to_csv(csv, index=False)
+    real = compute_statistics(stats, observed_from_acled(read_acled_csv(csv), ActorMap.from_scenario(short_scenario)))
+    assert sim["civ_deaths"] > 0 and sim["north_share"] > 0
+    for key in stats:
+        assert real[key] == pytest.approx(sim[key], nan_ok=True), key
+
+
+def test_mi_count_matches_the_models_own_weekly_series(short_run) -> None:
+    """The event-log count equals the model's weekly MI series plus the territorial takeovers
+    (ACLED battles the model logs outside its weekly violence draw, not in that series)."""
+    stat = Statistic("count", {"query": {"involving": "militant_islamist", "event_types": "violent",
+                                         "from": "2012-01-01", "to": "2014-12-31"}})
+    ev = short_run.events.to_pandas()
+    jihadist = ["JNIM", "KatibaMacina", "ISGS"]
+    takeovers = ev.sub_event_type.isin(["Government regains territory", "Non-state actor overtakes territory"]) \
+        & (ev.actor1_id.isin(jihadist) | ev.actor2_id.isin(jihadist))
+    weekly = short_run.weekly.to_pandas()
+    assert stat.compute(observed_from_run(short_run)) == weekly["events_militant_islamist"].sum() + takeovers.sum()
+
+
+def test_stock_and_control_statistics_on_a_run(short_run) -> None:
+    obs = observed_from_run(short_run)
+    idps = Statistic("stock", {"series": "idps", "at": "2013-06-30"}).compute(obs)
+    weekly = short_run.weekly.to_pandas()
+    by_week = weekly.groupby("week_start")["idps_hosted"].sum()
+    assert idps == pytest.approx(by_week[by_week.index <= np.datetime64("2013-06-30")].iloc[-1])
+    shares = [Statistic("stock", {"series": "refugees", "country": c, "share_of_total": True, "at": "2013-06-30"}).compute(obs)
+              for c in ("Mauritania", "Algeria", "Niger", "Burkina Faso", "Cote d'Ivoire", "Guinea", "Senegal")]
+    assert sum(shares) == pytest.approx(1.0)
+    ratio = Statistic("control_area_ratio", {"faction": "FAMa", "regions": ["Gao"], "at": "2014-01-01",
+                                             "versus": "2012-06-01", "pseudo_cells": 1}).compute(obs)
+    assert np.isfinite(ratio) and ratio > 0
+
+
+def test_targets_file_is_complete_and_sourced() -> None:
+    targets = load_targets(TARGETS)
+    assert len(targets) >= 20
+    for t in targets:
+        assert t.source["publisher"] and t.source["title"] and t.source["date"]
+        assert t.low < t.value < t.high
+    # out-of-sample split: both sides non-empty
+    cut = np.datetime64("2021-12-31").astype(object)
+    assert 0 < len(targets.select(until=cut)) < len(targets)
+
+
+def test_scaled_miss_is_zero_at_value_and_one_at_the_edges() -> None:
+    t = load_targets(TARGETS).select(["mi_events_growth_2020_2023"]).targets[0]
+    assert t.scaled_miss(t.value) == 0
+    assert t.scaled_miss(t.high) == pytest.approx(1)
+    assert t.scaled_miss(t.low) == pytest.approx(-1)
+    assert t.hit(t.value) and not t.hit(t.high * 1.01)
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda t: t.update(value=9.0), "must lie within tolerance"),
+    (lambda t: t.update(scale="cubic"), "scale"),
+    (lambda t: t["statistic"].update(kind="median"), "unknown statistic"),
+    (lambda t: t["statistic"]["numerator"].update(regions=["Atlantis"]), "not a region of Mali"),
+    (lambda t: t["source"].pop("publisher"), "source"),
+    (lambda t: t.update(colour="red"), "unknown key"),
+])
+def test_bad_targets_are_clear_config_errors(mutate, message) -> None:
+    import copy
+
+    import yaml
+
+    data = yaml.safe_load(TARGETS.read_text(encoding="utf-8"))
+    first = copy.deepcopy(data["targets"][0])
+    mutate(first)
+    with pytest.raises(ConfigError, match=message):
+        parse_targets({"targets": [first]}, source="t.yaml")
+
+
+def test_acled_reader_checks_columns(tmp_path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event_date,actor1\n2020-01-01,X\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="missing ACLED column"):
+        read_acled_csv(bad)
+
+
+def test_actor_map_file_rejects_unknown_actors(historical, tmp_path) -> None:
+    f = tmp_path / "map.yaml"
+    f.write_text("names:\n  Some Group: Nobody\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown actor 'Nobody'"):
+        ActorMap.from_scenario(historical).with_file(f)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sahel_sim", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_validate_events_cli_reports_the_acled_column(tmp_path: Path) -> None:
+    report = tmp_path / "v.md"
+    res = _cli("validate", "--events", str(FIXTURE), "--seeds", "0", "--report", str(report))
+    assert res.returncode == 0, res.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "acled_mali_synthetic.csv" in text and "| wagner_civilian_targeting_share |" in text
+    assert "0.75" in text and "not in ACLED" in text
+
+
+def test_validate_cli_bad_input_exits_2() -> None:
+    res = _cli("validate", "--events", "no/such/file.csv", "--seeds", "0")
+    assert res.returncode == 2
+    assert "file not found" in res.stderr and "Traceback" not in res.stderr
