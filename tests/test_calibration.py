@@ -159,12 +159,12 @@ def test_calibrate_and_validate_help_through_the_entry_point() -> None:
 # docs/calibration.md say why); for these only the direction of the trend is checked.
 KNOWN_MISSES: dict[str, str] = {
     "mi_events_growth_2020_2023": "MI events grow at most ~1.9x 2020-2023 for any prior draw (docs/calibration.md 7.1)",
+    "bamako_mi_events_growth": "5 and 16 events: too few for 4 seeds; the 30-seed median misses too (7.1)",
     "isgs_control_growth_menaka_gao": "IS Sahel never reaches the control threshold anywhere (7.2)",
-    "idps_2012": "the initial control map gives the MNLA the north on day one: no 2012 takeover shock (7.3)",
+    "idps_2012": "the north changes hands over months as influence shifts, so flight by June 2012 is small (7.3)",
     "idps_2013_peak": "as idps_2012 (7.3)",
-    "refugees_2012": "as idps_2012 (7.3)",
-    "refugees_2012_share_mauritania": "2012 violence sits in Mopti, whose nearest border is Burkina Faso (7.3)",
-    "refugees_2012_share_burkina_faso": "as refugees_2012_share_mauritania (7.3)",
+    "refugees_2012": "as idps_2012, and few of the north's people live near a border (7.3)",
+    "refugees_2012_share_mauritania": "as refugees_2012; the 2012 split is noisy across seeds (7.3)",
 }
 N_SEEDS = 4
 

@@ -130,6 +130,7 @@ class Vacuum(Strict):
     spread_weight: NonNegative = Field(0.5, description="weight of neighbouring cells' influence (spread along adjacency)")
     town_attraction: NonNegative = Field(0.6, description="weight of population (towns, routes) in armed-group moves")
     control_threshold: Probability = Field(0.5, description="influence needed to count a cell as controlled")
+    start_with_state_control: bool = Field(False, description="the state holds every cell at the start date (as in January 2012) instead of the settled balance of forces")
     overtake_margin: Probability = Field(0.1, description="hysteresis: lead a challenger needs over the incumbent (and slack the incumbent keeps below the threshold) for a cell to change hands")
 
 

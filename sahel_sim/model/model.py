@@ -173,7 +173,9 @@ class SahelModel(mesa.Model):
         self._apply_interventions(until=self.start_date, log=False)
         self._fields()
         pressure = self._pressure()
-        for _ in range(60):  # settle influence to the starting balance of forces
+        if m.vacuum.start_with_state_control and self.state_faction >= 0:
+            self.influence[self.state_faction] = 1.0  # sovereignty over the whole territory
+        for _ in range(0 if m.vacuum.start_with_state_control else 60):  # settle to the balance of forces
             self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
                                                 baseline=m.vacuum.ungoverned_pressure, rate=0.5,
                                                 spread_weight=m.vacuum.spread_weight)
@@ -413,7 +415,8 @@ class SahelModel(mesa.Model):
                         inter2=a2.spec.inter if a2 else 0, admin1=REGIONS[self.grid.region[cell]], location=name,
                         latitude=lat, longitude=lon, geo_precision=prec, fatalities=0, gid=int(self.grid.gid[cell]),
                         actor1_id=a1.actor_id, actor2_id=a2.actor_id if a2 else "")
-        self.recorder.note_logged(cell, SUB_TO_TYPE[sub])
+        jihadist = any(self.config.actors[a].kind == "jihadist" for a in actor_ids if a)
+        self.recorder.note_logged(cell, SUB_TO_TYPE[sub], militant_islamist=jihadist)
 
     def _parent_name(self, force: Force) -> str:
         parent = force.spec.part_of
@@ -669,7 +672,10 @@ class SahelModel(mesa.Model):
             f = self.faction_of[i]
             if f >= 0:
                 own_harm[f] += week["civ_by_actor"][i]
-        armed_influence = np.where(self.faction_is_armed[:, None], self.influence, 0.0)
+        # support follows a faction's influence or, where it has not (yet) taken control, its
+        # share of armed presence: people turn to the armed group that is there
+        presence_share = pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
+        armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
         self.support = K.update_support(self.support, grievance=self.grievance, influence=armed_influence,
                                         own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
                                         harm_sensitivity=g.harm_sensitivity * 0.5)
@@ -785,6 +791,11 @@ class SahelModel(mesa.Model):
                          snapshots=self.recorder.snapshots(), wall_time_s=wall_time_s, n_steps=int(self.steps),
                          extra={"final_accord_in_force": bool(self.accord_in_force),
                                 "final_legitimacy": float(self.legitimacy)})
+
+
+def pressure_share(pressure: np.ndarray, ungoverned: float) -> np.ndarray:
+    """Each faction's share of the pressure in every cell, against the pressure of nobody."""
+    return pressure / (pressure.sum(axis=0, keepdims=True) + ungoverned)
 
 
 def total_population(model: SahelModel) -> float:

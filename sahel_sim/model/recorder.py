@@ -43,6 +43,7 @@ class Recorder:
         self.dates: list[dt.date] = []
         # accumulators for this week and for the current snapshot interval
         self._week_logged = np.zeros((R, len(EVENT_TYPES)), dtype=np.int32)
+        self._week_logged_mi = np.zeros(R, dtype=np.int32)
         self._snap_violence = np.zeros(model.n_cells)
         self._snap_civ = np.zeros(model.n_cells)
         self._snaps: dict[str, list] = {k: [] for k in ("dates", "control", "influence", "violence", "civ", "displaced",
@@ -50,9 +51,10 @@ class Recorder:
         self._pending: dict[str, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ during the week
-    def note_logged(self, cell: int, event_type: str) -> None:
+    def note_logged(self, cell: int, event_type: str, *, militant_islamist: bool = False) -> None:
         """Count an event logged outside the violence draw (territory, accord, camps)."""
         self._week_logged[self.region[cell], EVENT_TYPES.index(event_type)] += 1
+        self._week_logged_mi[self.region[cell]] += int(militant_islamist)
 
     def note_events(self, att, tgt, types, cells, combat_deaths, civ_deaths) -> None:
         """This week's drawn events: attacker and target actor indices (-1 for civilians),
@@ -92,7 +94,9 @@ class Recorder:
             self.fat_combat[t] = p["combat"]
             self.fat_civ[t] = p["civ"]
         self.events[t] += self._week_logged
+        self.mi_events[t] += self._week_logged_mi
         self._week_logged[:] = 0
+        self._week_logged_mi[:] = 0
         self._pending = None
         reg = self.region
         self.population[t] = np.bincount(reg, weights=m.population_present, minlength=R)
