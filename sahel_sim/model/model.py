@@ -440,13 +440,13 @@ class SahelModel(mesa.Model):
         jihad_support = self.jihadist_support
         contest = 1.0 - self.influence.max(axis=0)
         pop_factor = K.saturating(self.population_present, 5000.0)
+        occupied = self.S.any(axis=1)
+        present = self.P.any(axis=1)
         for a, aid in enumerate(self.actor_ids):
             spec = self.config.actors[aid]
-            if not self.S[a].any():
+            if not occupied[a]:
                 continue
-            for b in np.flatnonzero(self.hostility[a]):
-                if not self.P[b].any():
-                    continue
+            for b in np.flatnonzero(self.hostility[a] & present):
                 if self.is_pk[b]:
                     if self.is_armed[a]:
                         channels.append((a, b, PK_ATTACK))
@@ -691,6 +691,10 @@ class SahelModel(mesa.Model):
     def _recruit(self, pop: np.ndarray) -> None:
         m = self.config.mechanisms
         fund = m.funding
+        strengths = np.array([self.forces[a].strength for a in self.actor_ids])
+        armed_faction = np.where(self.is_armed, self.faction_of, -1)
+        faction_strength = np.bincount(armed_faction[armed_faction >= 0], weights=strengths[armed_faction >= 0],
+                                       minlength=len(self.factions))
         for i, aid in enumerate(self.actor_ids):
             force = self.forces[aid]
             spec = force.spec
@@ -715,8 +719,7 @@ class SahelModel(mesa.Model):
             recruits = spec.recruitment_per_week * float(weights.sum()) * room
             # funding: taxation of the people under the faction's influence pays for fighters
             if f >= 0:
-                members = [j for j in range(len(self.actor_ids)) if self.faction_of[j] == f and self.is_armed[j]]
-                total = sum(self.forces[self.actor_ids[j]].strength for j in members) or 1.0
+                total = faction_strength[f] or 1.0
                 income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
             else:
                 income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * 0.2
