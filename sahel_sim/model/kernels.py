@@ -57,6 +57,16 @@ def neighbour_mean(values: np.ndarray, adjacency: sparse.csr_matrix, degree: np.
     return (adjacency @ values.T).T / np.maximum(degree, 1)
 
 
+def _bounded_shares(x: np.ndarray) -> np.ndarray:
+    """Clip (F, n) shares to [0, 1] and scale down cells whose shares sum to more than 1."""
+    np.clip(x, 0.0, 1.0, out=x)
+    total = x.sum(axis=0)
+    over = total > 1.0
+    if over.any():
+        x[:, over] /= total[over]
+    return x
+
+
 def update_influence(influence: np.ndarray, pressure: np.ndarray, *, adjacency: sparse.csr_matrix,
                      degree: np.ndarray, baseline: float, rate: float, spread_weight: float) -> np.ndarray:
     """Influence follows each faction's share of local pressure, spreading along neighbours.
@@ -70,13 +80,7 @@ def update_influence(influence: np.ndarray, pressure: np.ndarray, *, adjacency: 
     spread = neighbour_mean(influence, adjacency, degree)
     # neighbours only help where the faction already has a foothold or pressure (no jumps)
     target = (share + spread_weight * spread * (share > 0.02)) / (1.0 + spread_weight)
-    new = influence + rate * (target - influence)
-    np.clip(new, 0.0, 1.0, out=new)
-    total = new.sum(axis=0)
-    over = total > 1.0
-    if over.any():
-        new[:, over] /= total[over]
-    return new
+    return _bounded_shares(influence + rate * (target - influence))
 
 
 def control_from_influence(influence: np.ndarray, threshold: float, incumbent: np.ndarray | None = None,
@@ -149,13 +153,7 @@ def update_support(support: np.ndarray, *, grievance: np.ndarray, influence: np.
     target = grievance[None, :] * influence / np.maximum(influence.sum(axis=0, keepdims=True), 0.25)
     s = support + rate * (target - support)
     per_k = own_harm / (population[None, :] / 1000.0 + 1.0)
-    s = s * np.exp(-harm_sensitivity * per_k)
-    np.clip(s, 0.0, 1.0, out=s)
-    total = s.sum(axis=0)
-    over = total > 1.0
-    if over.any():
-        s[:, over] /= total[over]
-    return s
+    return _bounded_shares(s * np.exp(-harm_sensitivity * per_k))
 
 
 def recruitment_potential(population: np.ndarray, grievance: np.ndarray, support: np.ndarray,
