@@ -113,16 +113,12 @@ def test_a_run_and_its_acled_format_csv_give_the_same_statistics(short_run, shor
 
 
 def test_mi_count_matches_the_models_own_weekly_series(short_run) -> None:
-    """The event-log count equals the model's weekly MI series plus the territorial takeovers
-    (ACLED battles the model logs outside its weekly violence draw, not in that series)."""
+    """The event-log count equals the model's weekly MI series (territorial takeovers by or
+    from jihadists included in both), and the takeovers are part of it."""
     stat = Statistic("count", {"query": {"involving": "militant_islamist", "event_types": "violent",
                                          "from": "2012-01-01", "to": "2014-12-31"}})
-    ev = short_run.events.to_pandas()
-    jihadist = ["JNIM", "KatibaMacina", "ISGS"]
-    takeovers = ev.sub_event_type.isin(["Government regains territory", "Non-state actor overtakes territory"]) \
-        & (ev.actor1_id.isin(jihadist) | ev.actor2_id.isin(jihadist))
     weekly = short_run.weekly.to_pandas()
-    assert stat.compute(observed_from_run(short_run)) == weekly["events_militant_islamist"].sum() + takeovers.sum()
+    assert stat.compute(observed_from_run(short_run)) == weekly["events_militant_islamist"].sum() > 0
 
 
 def test_stock_and_control_statistics_on_a_run(short_run) -> None:
