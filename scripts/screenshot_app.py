@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -36,32 +33,10 @@ LAYER_LABELS = {"control": "Who controls each cell", "violence": "Violence in re
 @contextlib.contextmanager
 def app_server():
     sys.path.insert(0, str(ROOT))
-    from sahel_sim.cli.viz_cmd import viz_command, viz_env
+    from sahel_sim.viz.serve import running_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = viz_env()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.Popen(viz_command(host="127.0.0.1", port=port, open_browser=False), cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the app server did not start on {url}") from None
-                time.sleep(0.3)
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main() -> int:

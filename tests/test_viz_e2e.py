@@ -15,11 +15,7 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,47 +37,16 @@ def _require(ok: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _app_server(log_path: Path):
     """The app's server (the exact command ``sahel-sim viz`` runs), always terminated."""
-    from sahel_sim.cli.viz_cmd import viz_command, viz_env
+    from sahel_sim.viz.serve import AppServerError, running_app
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    root = Path(__file__).resolve().parents[1]
-    env = viz_env()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(viz_command(host="127.0.0.1", port=port, open_browser=False), cwd=root,
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"app server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"app server did not answer on {url}:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
+    try:
+        with running_app(log_path) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    except AppServerError as exc:
+        pytest.fail(str(exc))
 
 
 def _img_src(page, selector: str) -> str:
