@@ -118,22 +118,19 @@ def ScenarioCard(model: solara.Reactive[ClassroomModel]):
                       on_value=lambda name: apply(C.with_preset(presets, current_controls(), name)))
         if scenario.description:
             solara.Text(scenario.description, style=small)
-        with solara.Row(style=row):
-            solara.Checkbox(label="MINUSMA withdrawn", value=c.minusma_withdrawn,
-                            on_value=lambda v: change(minusma_withdrawn=bool(v)))
-            if c.minusma_withdrawal_date is not None:
-                solara.Select("from", value=_fmt(c.minusma_withdrawal_date), values=list(label_m),
-                              disabled=not c.minusma_withdrawn,
-                              on_value=lambda s: change(minusma_withdrawal_date=label_m[s]))
+        def switch_with_date(label: str, flag: str, date_field: str, labels: dict) -> None:
+            """A checkbox for an intervention and, when the preset dates it, its month."""
+            with solara.Row(style=row):
+                solara.Checkbox(label=label, value=getattr(c, flag), on_value=lambda v: change(**{flag: bool(v)}))
+                if getattr(c, date_field) is not None:
+                    solara.Select("from", value=_fmt(getattr(c, date_field)), values=list(labels),
+                                  disabled=not getattr(c, flag),
+                                  on_value=lambda s: change(**{date_field: labels[s]}))
+
+        switch_with_date("MINUSMA withdrawn", "minusma_withdrawn", "minusma_withdrawal_date", label_m)
         solara.Checkbox(label="Wagner deployed", value=c.wagner_deployed,
                         on_value=lambda v: change(wagner_deployed=bool(v)))
-        with solara.Row(style=row):
-            solara.Checkbox(label="Barkhane leaves", value=c.barkhane_withdrawn,
-                            on_value=lambda v: change(barkhane_withdrawn=bool(v)))
-            if c.barkhane_exit_date is not None:
-                solara.Select("from", value=_fmt(c.barkhane_exit_date), values=list(label_b),
-                              disabled=not c.barkhane_withdrawn,
-                              on_value=lambda s: change(barkhane_exit_date=label_b[s]))
+        switch_with_date("Barkhane leaves", "barkhane_withdrawn", "barkhane_exit_date", label_b)
         solara.InputInt("Seed", value=c.seed, on_value=lambda v: change(seed=int(v)) if v is not None and v >= 0
                         else error.set("the seed is a non-negative whole number"))
         changes = model.value.changes
