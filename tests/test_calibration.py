@@ -165,6 +165,10 @@ KNOWN_MISSES: dict[str, str] = {
     "idps_2013_peak": "as idps_2012 (7.3)",
     "refugees_2012": "as idps_2012, and few of the north's people live near a border (7.3)",
     "refugees_2012_share_mauritania": "as refugees_2012; the 2012 split is noisy across seeds (7.3)",
+    # after the geography re-founding (issue 9) displacement still runs on the old flight rule,
+    # now fed by a violence path that triples 2021-2024; its own mechanism is issue 10
+    "idps_2021": "flight rule not yet re-founded on the new geography (issue 10): too few IDPs in 2021",
+    "idps_2024": "as idps_2021: too many IDPs in 2024 as violence triples 2021-2024",
 }
 N_SEEDS = 4
 

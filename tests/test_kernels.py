@@ -8,7 +8,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from sahel_sim.model import kernels as K
+from sahel_sim.model.mechanisms import combat, displacement, grievance, recruitment, territory
+
+
+class K:
+    """The mechanism kernels under test, by the names the tests use."""
+
+    distance_kernel = staticmethod(territory.distance_kernel)
+    presence = staticmethod(territory.presence)
+    security = staticmethod(territory.security)
+    update_influence = staticmethod(territory.update_influence)
+    control_from_influence = staticmethod(territory.control_from_influence)
+    attrition_means = staticmethod(combat.attrition_means)
+    negbin = staticmethod(combat.negbin)
+    update_grievance = staticmethod(grievance.update_grievance)
+    update_support = staticmethod(grievance.update_support)
+    flight = staticmethod(displacement.flight)
+    destination_weights = staticmethod(displacement.destination_weights)
 
 
 def line_world(n: int):
@@ -103,10 +119,11 @@ def test_own_harm_lowers_support() -> None:
 
 def test_recruitment_rises_with_grievance_and_vacuum() -> None:
     pop = np.full(2, 10_000.0)
-    low = K.recruitment_potential(pop, np.array([0.2, 0.2]), np.array([0.3, 0.3]), np.array([0.0, 1.0]),
-                                  absence_weight=1.0)
-    high = K.recruitment_potential(pop, np.array([0.6, 0.6]), np.array([0.3, 0.3]), np.array([0.0, 1.0]),
+    aff = np.ones(2)
+    low = recruitment.sympathisers(pop, aff, np.array([0.2, 0.2]), np.array([0.3, 0.3]), np.array([0.0, 1.0]),
                                    absence_weight=1.0)
+    high = recruitment.sympathisers(pop, aff, np.array([0.6, 0.6]), np.array([0.3, 0.3]), np.array([0.0, 1.0]),
+                                    absence_weight=1.0)
     assert (high > low).all()
     assert low[1] > low[0]  # state absence adds recruits
 

@@ -6,6 +6,7 @@ comparison changes one thing and averages a few seeds.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 import random
@@ -118,21 +119,62 @@ def test_m3_mercenaries_kill_more_civilians_and_mostly_target_them() -> None:
     assert (wagner.civilian_targeting == "Civilian targeting").mean() > 0.5
 
 
-def test_m3_armed_groups_coerce_communities_that_do_not_support_them() -> None:
+def test_m3_selective_violence_peaks_where_control_is_dominant_but_incomplete() -> None:
+    """Kalyvas (2006): an actor's selective violence peaks in zones of dominant but incomplete
+    control, and is low where it holds everything or nothing."""
     from sahel_sim.model import SahelModel
+    from sahel_sim.model.mechanisms.civilians import selective_violence
 
+    f = selective_violence(np.array([0.0, 0.3, 0.75, 0.95, 1.0]), 0.75)
+    assert f[2] == pytest.approx(1.0) and f[0] == 0.0 and f[4] == 0.0
+    assert f[2] > f[3] > f[4] and f[2] > f[1] > f[0]
     grid = toy_grid()
-    sc = scenario({"JNIM": actor("jihadist", strength=500, civilian_targeting=1.0, move_km=0)}, weeks=1,
-                  mechanisms={"grievance": {"support_rate_per_week": 0.0}})
+    sc = scenario({"FAMa": actor("state", strength=400, inter=1, aggression=0.0, civilian_targeting=0.0, move_km=0,
+                                 enemies=["JNIM"]),
+                   "JNIM": actor("jihadist", strength=500, civilian_targeting=1.0, move_km=0, enemies=["FAMa"])},
+                  weeks=1)
 
-    def vac_rate(support: float) -> float:
+    def vac_rate(own: float) -> float:
         m = SahelModel(sc, seed=1, grid=grid)
-        m.support[m.faction_index["JNIM"]] = support
+        m.influence[m.faction_index["JNIM"]] = own
+        m.influence[m.faction_index["FAMa"]] = 1.0 - own
         m._fields()
         channels, rates = m._channels()
-        return float(sum(r.sum() for (a, b, k), r in zip(channels, rates, strict=True) if b == -1))
+        return float(sum(r.sum() for (a, b, k), r in zip(channels, rates, strict=True) if b == -1 and a == 1))
 
-    assert vac_rate(0.0) > vac_rate(0.5) > vac_rate(0.9) > 0
+    assert vac_rate(0.75) > vac_rate(0.4) > vac_rate(0.05)
+    assert vac_rate(0.75) > vac_rate(0.99)
+
+
+def test_m3_strikes_land_on_targets_within_reach_not_where_the_group_camps() -> None:
+    """Bases and strikes are separate: a group camped two cells from a garrison attacks the
+    garrison's cell, and a group far beyond its strike reach does not attack at all."""
+    grid = toy_grid(rows=1, cols=10, bases=[("G", "fama_garrison", 0, None)])
+
+    def events(camp: int, reach: float):
+        sc = scenario({
+            "FAMa": actor("state", strength=500, inter=1, bases="fama_garrison", mobile_share=0.0, aggression=0.0,
+                          reach_km=15, enemies=["JNIM"]),
+            "JNIM": actor("jihadist", strength=400, move_km=0, strike_reach_km=reach, civilian_targeting=0.0,
+                          enemies=["FAMa"], social_base=[{"place": "toy", "lat": float(grid.lat[camp]),
+                                                          "lon": float(grid.lon[camp]), "radius_km": 30,
+                                                          "source": "toy"}]),
+        }, weeks=40, mechanisms={"combat": {"battle_rate_per_week": 2.0}, "expansion": {"relocate_share_per_week": 0.0}})
+        from sahel_sim.model import SahelModel
+
+        m = SahelModel(sc, seed=1, grid=grid)
+        f = m.forces["JNIM"]
+        f.unit_cell[:] = camp
+        f.unit_home[:] = camp
+        while m.running:
+            m.step()
+        ev = _events(m)
+        return ev[(ev.actor1_id == "JNIM") & (ev.actor2_id == "FAMa")]
+
+    near = events(3, 100.0)
+    assert len(near) > 5 and near.gid.isin(grid.gid[:2]).mean() > 0.8  # logged where the garrison is
+    assert (near.gid == grid.gid[3]).sum() == 0  # not where the group camps
+    assert len(events(9, 40.0)) < 0.2 * len(near)  # ~450 km away with a 40 km reach: almost nothing
 
 
 # --------------------------------------------------------------------------- M4 grievance and recruitment
@@ -146,7 +188,7 @@ def test_m4_state_abuse_raises_grievance_and_recruitment() -> None:
             "JNIM": actor("jihadist", strength=300, aggression=0.0, civilian_targeting=0.0, recruitment_per_week=0.5,
                           enemies=["FAMa"]),
         }, weeks=104, mechanisms={"civilians": {"state_harm_rate_per_week": 0.5},
-                                  "grievance": {"fighters_per_thousand_sympathisers": 10.0}})
+                                  "recruitment": {"fighters_per_thousand_sympathisers": 10.0}})
         m = run_toy(sc, grid, seed)
         return float(m.grievance.mean()), m.forces["JNIM"].strength
 
@@ -164,7 +206,8 @@ def test_m5_peacekeepers_protect_civilians_and_are_attacked() -> None:
         sc = scenario({
             "MINUSMA": actor("peacekeeper", strength=pk, inter=8, bases="minusma_camp", move_km=0, mobile_share=0.0,
                              aggression=0.0, reach_km=60, unit_size=400),
-            "JNIM": actor("jihadist", strength=600, civilian_targeting=1.5, enemies=["MINUSMA"]),
+            "FAMa": actor("state", strength=300, inter=1, move_km=0, aggression=0.0, enemies=["JNIM"]),
+            "JNIM": actor("jihadist", strength=600, civilian_targeting=1.5, enemies=["MINUSMA", "FAMa"]),
         }, weeks=52)
         return _events(run_toy(sc, grid, seed))
 
@@ -224,7 +267,9 @@ def test_m8_people_flee_violence_across_the_nearest_border_and_return_when_calm(
 
     border = {i: 3 for i in range(8)}  # the southern row borders Burkina Faso
     grid = toy_grid(border=border)
-    sc = scenario({"JNIM": actor("jihadist", strength=800, civilian_targeting=2.0)}, weeks=120, interventions={
+    sc = scenario({"FAMa": actor("state", strength=400, inter=1, move_km=0, aggression=0.0, enemies=["JNIM"]),
+                   "JNIM": actor("jihadist", strength=800, civilian_targeting=2.0, enemies=["FAMa"])},
+                  weeks=120, interventions={
         "calm": {"type": "withdraw", "actor": "JNIM", "date": (START + dt.timedelta(weeks=30)).isoformat(),
                  "over_weeks": 1, "source": "toy"}},
         mechanisms={"displacement": {"return_rate_per_week": 0.05}}, population={"national_total": 1e6, "source": "toy",
@@ -242,21 +287,67 @@ def test_m8_people_flee_violence_across_the_nearest_border_and_return_when_calm(
     assert displaced[-1] < 0.5 * peak  # they come back once it is calm
 
 
-# --------------------------------------------------------------------------- M9 southward spread
-def test_m9_consolidation_in_the_centre_pushes_jihadists_south() -> None:
-    regions = [["Sikasso"] * 4, ["Sikasso"] * 4, ["Mopti"] * 4, ["Mopti"] * 4]
-    grid = toy_grid(rows=4, cols=4, lat0=12.25, lon0=-5.75, region=regions)
+# --------------------------------------------------------------------------- M9 social bases and expansion
+def test_m9_groups_recruit_from_their_own_social_base() -> None:
+    """Recruits appear where the group's documented social base is, and the ceiling comes from
+    that pool: the same group anchored on a populous area grows larger than on an empty one."""
+    grid = toy_grid(rows=1, cols=10)
+    pop = np.where(np.arange(10) < 5, 200_000.0, 2_000.0)
+    grid = dataclasses.replace(grid, population=pop)
 
-    def mean_lat(threshold: float, seed: int) -> float:
-        sc = scenario({"JNIM": actor("jihadist", strength=800, regions=["Mopti", "Sikasso"], home_pull=0.0,
-                                     civilian_targeting=0.0)},
-                      weeks=40, mechanisms={"southward": {"consolidation_threshold": threshold, "drift_per_degree": 4.0,
-                                                          "core_regions": ["Mopti"]}})
-        m = run_toy(sc, grid, seed)
-        f = m.forces["JNIM"]
-        return float(np.average(grid.lat[f.unit_cell], weights=f.unit_fighters))
+    def run(anchor: int, seed: int):
+        sc = scenario({"JNIM": actor("jihadist", strength=50, move_km=0, recruitment_per_week=0.5,
+                                     civilian_targeting=0.0, aggression=0.0,
+                                     social_base=[{"place": "toy", "lat": float(grid.lat[anchor]),
+                                                   "lon": float(grid.lon[anchor]), "radius_km": 60,
+                                                   "source": "toy"}])},
+                      weeks=52, mechanisms={"recruitment": {"affinity_floor": 0.0, "fighters_per_thousand_sympathisers": 10.0},
+                                            "funding": {"recruit_cost": 0.0}})
+        return run_toy(sc, grid, seed)
 
-    assert mean_over_seeds(lambda s: mean_lat(0.0, s)) < mean_over_seeds(lambda s: mean_lat(1.0, s)) - 0.1
+    rich = [run(1, s) for s in range(2)]
+    poor = [run(8, s) for s in range(2)]
+    assert np.mean([m.forces["JNIM"].strength for m in rich]) > 2 * np.mean([m.forces["JNIM"].strength for m in poor])
+    f = rich[0].forces["JNIM"]
+    assert np.average(grid.distance_km[1, f.unit_home], weights=f.unit_fighters) < 120  # recruited near the anchor
+
+
+def test_m9_saturated_groups_expand_along_roads_and_rivers() -> None:
+    from sahel_sim.model.mechanisms import expansion
+
+    grid = toy_grid(rows=3, cols=6)
+    corridor = np.zeros(18, dtype=bool)
+    corridor[6:12] = True  # the middle row is a road
+    cond = expansion.conductance(grid.adjacency, corridor, 0.05)
+    fp = np.zeros(18)
+    fp[6] = 1.0
+    kw = {"conductance": cond, "threshold": 0.8, "rate": 0.5}
+    assert np.array_equal(expansion.expand(fp, 0.5, **kw), fp)  # not saturated: stays home
+    out = fp
+    for _ in range(10):
+        out = expansion.expand(out, 1.0, **kw)
+    assert out[11] > 0.3  # along the road, five cells on
+    assert out[11] > 5 * out[5] and out[11] > 5 * out[17]  # across country: barely
+
+
+# --------------------------------------------------------------------------- M5 posture
+def test_m5_columns_reinforce_threatened_sectors_and_lost_bases_fall_back() -> None:
+    from sahel_sim.model import SahelModel
+
+    grid = toy_grid(rows=1, cols=10, bases=[("West", "fama_garrison", 0, None), ("East", "fama_garrison", 9, None)])
+    sc = scenario({"FAMa": actor("state", strength=2000, inter=1, bases="fama_garrison", mobile_share=1.0,
+                                 aggression=0.0, move_km=500, unit_size=100)}, weeks=30,
+                  mechanisms={"posture": {"reinforce_share_per_week": 0.5, "baseline_threat": 0.01}})
+    m = SahelModel(sc, seed=1, grid=grid)
+    m.threat[8] = 5.0  # attacks near the eastern base
+    for _ in range(10):
+        m.step()
+        m.threat[8] = 5.0
+    f = m.forces["FAMa"]
+    assert f.unit_fighters[f.unit_cell == 9].sum() > 3 * f.unit_fighters[f.unit_cell == 0].sum()
+    f.set_bases_open(["East"], False)
+    assert (f.unit_cell != 9).all() and (f.unit_home != 9).all()  # fell back to the western base
+    assert f.strength == pytest.approx(2000, rel=0.05)
 
 
 # --------------------------------------------------------------------------- contracts

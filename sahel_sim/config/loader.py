@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sahel_sim.config.errors import ConfigError
-from sahel_sim.config.schema import Scenario
+from sahel_sim.config.schema import INTERVENTION_TYPES, Scenario
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -178,7 +178,7 @@ def _format_loc(loc: Iterable[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("deploy", "withdraw", "set_strength", "restrict_movement", "sign_accord", "end_accord", "coup") and out.startswith("interventions"):
+        elif part in INTERVENTION_TYPES and out.startswith("interventions"):
             continue  # pydantic's discriminator tag is not a key the user wrote
         else:
             out += f".{part}" if out else str(part)
@@ -203,7 +203,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         elif kind == "missing":
             msg = "required key is missing"
         elif kind == "union_tag_invalid":
-            msg = f"unknown intervention type {err.get('input', {}).get('type')!r}; expected one of: deploy, withdraw, set_strength, restrict_movement, sign_accord, end_accord, coup"
+            msg = f"unknown intervention type {err.get('input', {}).get('type')!r}; expected one of: {', '.join(INTERVENTION_TYPES)}"
         elif (kind == "literal_error" and "Region" in str(err.get("ctx", ""))) or (
             kind == "literal_error" and "Kayes" in str(err.get("ctx", {}).get("expected", ""))
         ):

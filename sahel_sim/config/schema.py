@@ -39,6 +39,31 @@ class ActorName(Strict):
     name: str = Field(min_length=1)
 
 
+class Anchor(Strict):
+    """A place an armed group recruits from: its social base (communities, areas), with source.
+
+    Affinity at a cell is ``weight x exp(-(d / radius_km)^2)`` for the distance ``d`` from
+    (lat, lon) to the cell centre; a group's affinity is the largest over its anchors."""
+
+    place: str = Field(min_length=1, description="what the anchor is (communities, area, cercles)")
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    radius_km: Positive = Field(description="km: e-folding radius of the recruiting area")
+    weight: Probability = Field(1.0, description="relative depth of the group's roots there (0-1)")
+    source: str = Field(min_length=3)
+
+
+class Site(Strict):
+    """A base or camp of a force, with the dates it was held and their source."""
+
+    name: str = Field(min_length=1)
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    opened: Date | None = Field(None, description="first day held (None: before the scenario)")
+    closed: Date | None = Field(None, description="first day no longer held (None: still held)")
+    source: str = Field(min_length=3)
+
+
 class Actor(Strict):
     """One organisation. Its strength is split into units of ``unit_size`` fighters."""
 
@@ -46,19 +71,22 @@ class Actor(Strict):
     acled_names: list[ActorName] = Field(min_length=1)
     inter: int = Field(ge=1, le=8, description="ACLED inter code (1 state, 2 rebel, 3 political militia, 4 identity militia, 8 external)")
     part_of: ActorId | None = Field(None, description="parent organisation: ACLED actor is the parent, this one the associated actor")
-    faction: ActorId | None = Field(None, description="territorial faction its presence counts for (default: itself for state, jihadist, separatist)")
+    faction: ActorId | None = Field(None, description="territorial faction its presence counts for (default: itself for state, jihadist, separatist; none for foreign, peacekeeper, militia)")
     strength: NonNegative = Field(description="fighters (or troops) at the scenario start date")
     strength_source: str = Field(min_length=3)
-    regions: list[Region] = Field(min_length=1, description="regions where its units start and operate")
-    bases: BaseKind | None = Field(None, description="start units at the grid's bases of this kind")
+    regions: list[Region] = Field(min_length=1, description="state-side forces: regions where their units may go (changed by set_regions); armed groups: regions where deployed fighters appear")
+    bases: BaseKind | None = Field(None, description="its bases are the grid's bases of this kind (FAMa garrisons, MINUSMA camps)")
+    sites: list[Site] = Field(default_factory=list, description="its own bases with the dates held (Serval/Barkhane); added to ``bases``")
+    social_base: list[Anchor] = Field(default_factory=list, description="armed groups: the areas and communities it recruits from, with sources")
     unit_size: Positive = Field(description="fighters per unit")
-    reach_km: Positive = Field(description="e-folding distance of a unit's presence (patrol / influence radius)")
-    move_km: NonNegative = Field(description="how far a unit can redeploy in one week")
-    home_pull: NonNegative = Field(0.5, description="how strongly units stay near their home cell (score per 100 km)")
-    lethality: NonNegative = Field(1.0, description="relative attrition it inflicts per engagement")
-    aggression: NonNegative = Field(1.0, description="relative rate of offensive actions")
-    civilian_targeting: NonNegative = Field(0.0, description="relative rate of violence against civilians")
-    recruitment_per_week: NonNegative = Field(0.0, description="armed groups: recruits per week per 1,000 sympathetic, exposed people; state, foreign and UN forces: weekly share of losses replaced")
+    reach_km: Positive = Field(description="km: e-folding distance of a unit's presence (patrol / influence radius); calibrated")
+    strike_reach_km: Positive = Field(100.0, description="km: e-folding distance at which its units raid, ambush, mine roads and attack (targets are chosen within it); calibrated")
+    move_km: NonNegative = Field(description="km: how far a unit can redeploy in one week")
+    home_pull: NonNegative = Field(0.5, description="armed groups: move-score penalty per 100 km from a unit's home cell; calibrated")
+    lethality: NonNegative = Field(1.0, description="relative attrition it inflicts per engagement; calibrated")
+    aggression: NonNegative = Field(1.0, description="relative tempo of its attacks and operations; calibrated")
+    civilian_targeting: NonNegative = Field(0.0, description="relative rate of violence against civilians; calibrated")
+    recruitment_per_week: NonNegative = Field(0.0, description="armed groups: weekly recruits per 1,000 sympathisers reached; state, foreign and UN forces: weekly share of losses replaced; calibrated")
     enemies: list[ActorId] = Field(default_factory=list)
     embedded_with: ActorId | None = Field(None, description="mercenaries move with this actor's mobile units")
     mobile_share: Probability = Field(1.0, description="share of units that move (the rest hold their base)")
@@ -100,6 +128,31 @@ class RestrictMovement(_Intervention):
     reach_factor: Probability = Field(description="multiplies the actor's reach; 1 lifts restrictions")
 
 
+class SetRegions(_Intervention):
+    """The regions a state-side force can enter from this date (FAMa out of Kidal 2014-2023)."""
+
+    type: Literal["set_regions"]
+    actor: ActorId
+    regions: list[Region] = Field(min_length=1)
+
+
+class CloseBases(_Intervention):
+    """Bases a force loses or abandons on this date; their units fall back to the nearest base
+    it still holds (the northern garrisons in 2012)."""
+
+    type: Literal["close_bases"]
+    actor: ActorId
+    bases: list[str] = Field(min_length=1, description="base names (grid bases of the actor's kind, or its sites)")
+
+
+class OpenBases(_Intervention):
+    """Bases a force (re)takes on this date; reinforcements can be posted there again."""
+
+    type: Literal["open_bases"]
+    actor: ActorId
+    bases: list[str] = Field(min_length=1)
+
+
 class SignAccord(_Intervention):
     type: Literal["sign_accord"]
 
@@ -113,121 +166,158 @@ class Coup(_Intervention):
     legitimacy_shock: Probability = Field(description="drop in state legitimacy (0-1)")
 
 
+INTERVENTION_TYPES: tuple[str, ...] = ("deploy", "withdraw", "set_strength", "restrict_movement", "set_regions",
+                                       "close_bases", "open_bases", "sign_accord", "end_accord", "coup")
+
 Intervention = Annotated[
-    Deploy | Withdraw | SetStrength | RestrictMovement | SignAccord | EndAccord | Coup,
+    Deploy | Withdraw | SetStrength | RestrictMovement | SetRegions | CloseBases | OpenBases | SignAccord
+    | EndAccord | Coup,
     Field(discriminator="type"),
 ]
 
 
 # --------------------------------------------------------------------------- mechanisms
+# One block per mechanism module of sahel_sim/model/mechanisms/ (docs/ODD.md maps each to its
+# module and literature). Every behavioural constant is here, with its unit and either a source
+# or "calibrated" (a free parameter fitted in calibration/).
 class Vacuum(Strict):
-    """Security vacuum and territorial control (mechanism 1)."""
+    """Security, influence and territorial control (mechanisms/territory.py)."""
 
-    security_half_strength: Positive = Field(150.0, description="presence (troop-equivalents) that secures a cell to 63%")
-    peacekeeper_weight: Probability = Field(0.6, description="how much peacekeeper presence counts toward security")
-    ungoverned_pressure: Positive = Field(30.0, description="pressure (troop-equivalents) of 'nobody': a faction needs more than this to govern a cell")
-    influence_rate_per_week: Probability = Field(0.08, description="speed at which influence follows local pressure")
-    spread_weight: NonNegative = Field(0.5, description="weight of neighbouring cells' influence (spread along adjacency)")
-    town_attraction: NonNegative = Field(0.6, description="weight of population (towns, routes) in armed-group moves")
-    control_threshold: Probability = Field(0.5, description="influence needed to count a cell as controlled")
+    security_half_strength: Positive = Field(150.0, description="troop-equivalents of state-side presence that secure a cell to 63%; calibrated")
+    peacekeeper_weight: Probability = Field(0.6, description="weight of peacekeeper presence in security (0-1); calibrated")
+    ungoverned_pressure: Positive = Field(30.0, description="troop-equivalents: pressure of 'nobody' that a faction must exceed to govern a cell; calibrated")
+    influence_rate_per_week: Probability = Field(0.08, description="1/week: speed at which influence follows local pressure; calibrated")
+    spread_weight: NonNegative = Field(0.5, description="dimensionless: weight of neighbouring cells' influence (diffusion of control along adjacency); calibrated")
+    control_threshold: Probability = Field(0.5, description="influence (0-1) needed to count a cell as controlled; calibrated")
     start_with_state_control: bool = Field(False, description="the state holds every cell at the start date (as in January 2012) instead of the settled balance of forces")
-    overtake_margin: Probability = Field(0.1, description="hysteresis: lead a challenger needs over the incumbent (and slack the incumbent keeps below the threshold) for a cell to change hands")
+    overtake_margin: Probability = Field(0.1, description="influence (0-1): hysteresis of control changes; calibrated")
 
 
 class Combat(Strict):
-    """Engagements and stochastic attrition (mechanism 2)."""
+    """Attacks, operations and stochastic attrition (mechanisms/strikes.py, mechanisms/combat.py)."""
 
-    battle_rate_per_week: NonNegative = Field(0.25, description="armed clashes per week for a full-capacity attacker meeting a full target")
-    remote_violence_ratio: NonNegative = Field(0.45, description="IED / shelling events per armed clash")
-    strike_rate_per_week: NonNegative = Field(0.15, description="air/drone strikes per week per 1,000 foreign troops (spread where they find targets)")
-    capacity_half_fighters: Positive = Field(150.0, description="fighters at which attack capacity reaches one half")
-    target_half_presence: Positive = Field(80.0, description="presence at which target availability reaches one half")
-    attrition_per_engagement: NonNegative = Field(0.01, description="losses per engagement per sqrt(fighters x fighters)")
-    fatality_dispersion: Positive = Field(0.8, description="negative-binomial shape of fatalities (smaller = heavier tail)")
+    battle_rate_per_week: NonNegative = Field(0.25, description="attacks per week per 100 armed-group fighters at full opportunity and aggression 1; calibrated")
+    operations_rate_per_week: NonNegative = Field(0.5, description="operations (clashes, strikes) per week per 1,000 state-side troops at full opportunity and aggression 1; calibrated")
+    opportunity_half: Positive = Field(1.0, description="target weight (reach x availability summed over cells) at which a force spends half its attack budget; calibrated")
+    target_half_presence: Positive = Field(80.0, description="troop-equivalents at which a target's availability reaches one half; calibrated")
+    risk_aversion: NonNegative = Field(2.0, description="dimensionless: how strongly attackers avoid targets stronger than their own local strength; calibrated")
+    remote_violence_ratio: NonNegative = Field(0.45, description="IEDs and shelling per armed attack on state-side and UN forces; calibrated")
+    strike_share: Probability = Field(0.4, description="share of a foreign force's operations that are air or drone strikes; calibrated")
+    attrition_per_engagement: NonNegative = Field(0.01, description="losses per engagement per sqrt(fighters x fighters); calibrated")
+    remote_lethality: Probability = Field(0.35, description="IED/shelling losses as a share of a clash's; calibrated")
+    strike_lethality: Probability = Field(0.8, description="air-strike losses as a share of a clash's; calibrated")
+    peacekeeper_attack_lethality: Probability = Field(0.15, description="losses in attacks on peacekeepers as a share of a clash's; calibrated")
+    peacekeeper_ied_share: Probability = Field(0.6, description="share of attacks on peacekeepers that are IEDs and shelling; calibrated")
+    ied_civilian_share: Probability = Field(0.25, description="share of mine/IED victims who are civilians: ~25% (MINUSMA report to 31 Aug 2022, via vovworld.vn; mali_facts s2)")
+    fatality_dispersion: Positive = Field(0.8, description="negative-binomial shape of fatalities (smaller = heavier tail); calibrated")
 
 
 class Civilians(Strict):
-    """Violence against civilians (mechanism 3)."""
+    """Violence against civilians where control is contested (mechanisms/civilians.py)."""
 
-    coercion_rate_per_week: NonNegative = Field(0.5, description="armed-group attacks on civilians per week at full capacity in a hostile community")
-    state_harm_rate_per_week: NonNegative = Field(0.15, description="state abuses per week per full mobile column in a suspect community")
-    fatalities_per_attack: Positive = Field(3.0, description="mean civilians killed per attack")
-    mercenary_fatality_multiplier: NonNegative = Field(3.0, description="mean deaths per event when mercenaries take part")
-    abduction_share: Probability = Field(0.15, description="share of attacks on civilians that are abductions")
+    coercion_rate_per_week: NonNegative = Field(0.5, description="attacks on civilians per week per 100 armed-group fighters at peak contestation; calibrated")
+    state_harm_rate_per_week: NonNegative = Field(0.3, description="abuses per week per 1,000 state-side troops sweeping a peak-contested area; calibrated")
+    militia_rate_per_week: NonNegative = Field(0.5, description="militia attacks on communities per week per 100 militiamen near fully jihadist-supporting communities; calibrated")
+    selective_peak_share: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(0.75, description="an actor's share of local control at which its selective violence peaks: Kalyvas (2006, ch. 7) places it in zones of dominant but incomplete control (zones 2 and 4)")
+    selective_sharpness: Positive = Field(3.0, description="exponent k of the selective-violence curve (Kalyvas orders the zones but gives no curve); calibrated")
+    fatalities_per_attack: Positive = Field(3.0, description="mean civilians killed per attack; calibrated")
+    mercenary_fatality_multiplier: NonNegative = Field(3.0, description="mean deaths per event when mercenaries take part, relative; calibrated")
+    abduction_share: Probability = Field(0.15, description="share of attacks on civilians that are abductions; calibrated")
+    population_half: Positive = Field(5000.0, description="people: population at which a cell offers half the civilian targets of a large one; calibrated")
 
 
 class Grievance(Strict):
-    """Grievance, support and recruitment (mechanism 4)."""
+    """Grievance and support (mechanisms/grievance.py)."""
 
-    harm_sensitivity: NonNegative = Field(4.0, description="grievance gained per civilian killed per 1,000 residents")
-    spillover: Probability = Field(0.3, description="share of the effect felt in neighbouring cells")
-    decay_per_week: Probability = Field(0.01, description="weekly relaxation toward the baseline")
-    baseline: Probability = Field(0.3, description="grievance with a fully legitimate state")
-    legitimacy_start: Probability = Field(0.7, description="state legitimacy at the start date")
-    legitimacy_recovery_per_week: Probability = Field(0.002)
-    support_rate_per_week: Probability = Field(0.05, description="speed at which support follows presence, protection and grievance")
-    state_absence_weight: NonNegative = Field(1.0, description="how much the security vacuum adds to recruitment")
-    fighters_per_thousand_sympathisers: Positive = Field(0.8, description="logistic ceiling on a group's strength per 1,000 sympathetic residents within its reach")
+    harm_sensitivity: NonNegative = Field(4.0, description="grievance shock per civilian killed per 1,000 residents; calibrated")
+    spillover: Probability = Field(0.3, description="share of the effect felt in neighbouring cells; calibrated")
+    decay_per_week: Probability = Field(0.01, description="1/week: relaxation toward the baseline; calibrated")
+    baseline: Probability = Field(0.3, description="grievance (0-1) with a fully legitimate state; calibrated")
+    legitimacy_start: Probability = Field(0.7, description="state legitimacy (0-1) at the start date; calibrated")
+    legitimacy_recovery_per_week: Probability = Field(0.002, description="1/week: recovery of legitimacy after a coup; calibrated")
+    support_rate_per_week: Probability = Field(0.05, description="1/week: speed at which support follows presence and grievance; calibrated")
+
+
+class Recruitment(Strict):
+    """Recruitment from each group's social base, and its ceiling (mechanisms/recruitment.py)."""
+
+    state_absence_weight: NonNegative = Field(1.0, description="dimensionless: how much the security vacuum adds to the sympathetic pool; calibrated")
+    fighters_per_thousand_sympathisers: Positive = Field(0.8, description="fighters per 1,000 sympathisers: a group's ceiling from its own pool; calibrated")
+    affinity_floor: Probability = Field(0.02, description="affinity (0-1) of a group for people outside its social base; calibrated")
+    exposure_reach_factor: Positive = Field(2.0, description="recruiters reach people within this multiple of the unit reach; calibrated")
+
+
+class Expansion(Strict):
+    """Expansion of a group's area by diffusion along roads and rivers (mechanisms/expansion.py)."""
+
+    saturation_threshold: Probability = Field(0.8, description="strength/ceiling above which a group pushes into new areas; calibrated")
+    rate_per_week: NonNegative = Field(0.02, description="1/week: diffusion of a saturated group's footprint to neighbouring cells; calibrated")
+    offroad_conductance: Probability = Field(0.15, description="relative ease of expanding between adjacent cells not joined by a road or river; calibrated")
+    relocate_share_per_week: Probability = Field(0.25, description="share of an armed group's mobile units that reposition each week; calibrated")
+    state_avoidance: NonNegative = Field(1.5, description="move-score penalty per unit of state-side security in a cell; calibrated")
+    move_noise: Positive = Field(0.35, description="Gumbel scale of the logit choice of a unit's cell (bounded rationality); calibrated")
+
+
+class Posture(Strict):
+    """State and foreign posture: garrisons, reinforcement of threatened sectors (mechanisms/posture.py)."""
+
+    sector_radius_km: Positive = Field(150.0, description="km: a garrison's sector for counting threats; calibrated")
+    threat_memory_weeks: Positive = Field(12.0, description="weeks: memory of attacks when judging threat; calibrated")
+    reinforce_share_per_week: Probability = Field(0.1, description="share of mobile columns reassigned each week; calibrated")
+    baseline_threat: NonNegative = Field(0.2, description="events/week: threat every open garrison is credited with (routine posting); calibrated")
 
 
 class Peacekeeping(Strict):
-    """Protection of civilians, deterrence, attacks on peacekeepers (mechanism 5)."""
+    """Protection of civilians, deterrence, attacks on peacekeepers (mechanisms/peacekeeping.py)."""
 
-    protection: Probability = Field(0.6, description="share of attacks on civilians prevented under full protection")
-    deterrence: Probability = Field(0.35, description="share of armed-group attacks on others deterred under full protection")
-    protection_half_presence: Positive = Field(300.0, description="peacekeeper presence at which protection reaches 63%")
-    attack_rate_per_week: NonNegative = Field(0.12, description="attacks on peacekeepers per week at full capacity and exposure")
+    protection: Probability = Field(0.6, description="share of attacks on civilians prevented under full protection; calibrated")
+    deterrence: Probability = Field(0.35, description="share of armed-group attacks on others deterred under full protection; calibrated")
+    protection_half_presence: Positive = Field(300.0, description="troop-equivalents of peacekeeper presence at which protection reaches 63%; calibrated")
+    target_weight: NonNegative = Field(1.0, description="relative attractiveness of peacekeepers as targets for armed groups; calibrated")
 
 
 class Accord(Strict):
-    """The Algiers accord and its guarantor (mechanism 6)."""
+    """The Algiers accord and its guarantor (mechanisms/accord.py)."""
 
     parties: list[ActorId] = Field(default_factory=lambda: ["CMA", "FAMa"], min_length=2)
     guarantor: ActorId | None = "MINUSMA"
     in_force_at_start: bool = False
-    guarantor_min_share: Probability = Field(0.5, description="guarantor strength share of its peak below which it no longer guarantees")
-    collapse_hazard_per_week: Probability = Field(0.08, description="weekly chance the accord collapses without its guarantor")
+    guarantor_min_share: Probability = Field(0.5, description="guarantor strength share of its peak below which it no longer guarantees; calibrated")
+    collapse_hazard_per_week: Probability = Field(0.08, description="1/week: chance the accord collapses without its guarantor; calibrated")
 
 
 class Rivalry(Strict):
-    """JNIM - IS Sahel rivalry (mechanism 7)."""
+    """JNIM - IS Sahel rivalry (mechanisms/accord.py, hostility)."""
 
     actors: list[ActorId] = Field(default_factory=lambda: ["JNIM", "ISGS"], min_length=2, max_length=2)
     start_date: Date = Field(description="when the rivals begin fighting each other")
-    battle_rate_per_week: NonNegative = Field(0.3, description="clashes per week between rivals at full capacity and exposure (replaces combat.battle_rate_per_week for the rival pair)")
-    protection_support_gain: NonNegative = Field(0.05, description="support gained per week by the side fighting the rival in a cell")
+    battle_weight: NonNegative = Field(1.0, description="relative attractiveness of the rival as a target; calibrated")
+    protection_support_gain: NonNegative = Field(0.05, description="1/week: support gained by the side fighting the rival in a cell; calibrated")
 
 
 class Displacement(Strict):
-    """Flight and return (mechanism 8)."""
+    """Flight and return (mechanisms/displacement.py)."""
 
-    flee_per_death: NonNegative = Field(25.0, description="people who flee per person killed in their cell")
-    flee_per_event: NonNegative = Field(150.0, description="people who flee per violent event in their cell")
-    flee_share_on_takeover: Probability = Field(0.1, description="share of residents who flee when an armed group takes control of their cell")
-    max_flee_share_per_week: Probability = 0.25
-    abroad_share_near_border: Probability = Field(0.5, description="share who cross the border from a border cell")
-    abroad_decay_km: Positive = Field(150.0, description="distance to the border over which the cross-border share falls by e")
-    flee_range_km: Positive = 250.0
-    return_rate_per_week: Probability = 0.01
-    calm_events_per_week: Positive = Field(0.1, description="smoothed violent events per week at which returns run at half their rate")
-    violence_memory_weeks: Positive = 8.0
-
-
-class Southward(Strict):
-    """Southward spread after consolidation in the centre (mechanism 9)."""
-
-    core_regions: list[Region] = Field(default_factory=lambda: ["Mopti", "Segou"])
-    consolidation_threshold: Probability = Field(0.25, description="share of core cells under jihadist influence that starts the drift")
-    drift_per_degree: NonNegative = Field(2.0, description="move-score bonus per degree of latitude south, at full consolidation")
+    flee_per_death: NonNegative = Field(25.0, description="people who flee per person killed in their cell; calibrated")
+    flee_per_event: NonNegative = Field(150.0, description="people who flee per violent event in their cell; calibrated")
+    flee_share_on_takeover: Probability = Field(0.1, description="share of residents who flee when an armed group takes control of their cell; calibrated")
+    max_flee_share_per_week: Probability = Field(0.25, description="cap on the weekly share of residents who flee; calibrated")
+    abroad_share_near_border: Probability = Field(0.5, description="share who cross the border from a border cell; calibrated")
+    abroad_decay_km: Positive = Field(150.0, description="km: distance to the border over which the cross-border share falls by e; calibrated")
+    flee_range_km: Positive = Field(250.0, description="km: e-folding distance of internal destinations; calibrated")
+    return_rate_per_week: Probability = Field(0.01, description="1/week: share of the displaced who return to a calm home; calibrated")
+    calm_events_per_week: Positive = Field(0.1, description="smoothed violent events per week at which returns run at half their rate; calibrated")
+    violence_memory_weeks: Positive = Field(8.0, description="weeks: memory of violence in flight, returns and militia formation; calibrated")
 
 
 class Funding(Strict):
-    """Armed-group finances: taxation of controlled people pays for fighters."""
+    """Armed-group finances: taxation of controlled people pays for fighters (mechanisms/recruitment.py)."""
 
-    tax_per_capita_per_week: NonNegative = Field(0.0015, description="income units per controlled person per week")
-    upkeep_per_fighter_per_week: NonNegative = Field(0.3)
-    recruit_cost: NonNegative = Field(20.0)
-    desertion_when_broke: Probability = Field(0.01, description="weekly share of fighters lost while funds are negative")
+    tax_per_capita_per_week: NonNegative = Field(0.0015, description="income units per controlled person per week; calibrated")
+    upkeep_per_fighter_per_week: NonNegative = Field(0.3, description="income units per fighter per week; calibrated")
+    recruit_cost: NonNegative = Field(20.0, description="income units per recruit; calibrated")
+    desertion_when_broke: Probability = Field(0.01, description="1/week: share of fighters lost while funds are negative; calibrated")
+    war_chest_weeks: NonNegative = Field(104.0, description="weeks of upkeep a group holds at the start (ransoms, trafficking); calibrated")
 
 
 class Mechanisms(Strict):
@@ -235,11 +325,13 @@ class Mechanisms(Strict):
     combat: Combat = Combat()
     civilians: Civilians = Civilians()
     grievance: Grievance = Grievance()
+    recruitment: Recruitment = Recruitment()
+    expansion: Expansion = Expansion()
+    posture: Posture = Posture()
     peacekeeping: Peacekeeping = Peacekeeping()
     accord: Accord = Accord()
     rivalry: Rivalry
     displacement: Displacement = Displacement()
-    southward: Southward = Southward()
     funding: Funding = Funding()
 
 

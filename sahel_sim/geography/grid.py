@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ NATIONAL_POPULATION_2022 = 22_395_489
 CELL_DEG = 0.5  # PRIO-GRID resolution
 PRIO_COLS = 720  # 360 / 0.5
 _DATA = "mali_grid.json"
+_ROADS = "roads.json"
+ROAD_CORRIDOR_KM = 25.0  # a cell is on a route when the route passes within this of its centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,14 @@ class MaliGrid:
     _lookup: np.ndarray  # int32 (rows, cols) cell index or -1, over the bounding box
     _row0: int
     _col0: int
+    road: np.ndarray | None = None  # bool (n,) main road corridor (data/roads.json); None: no roads
+
+    @property
+    def corridor(self) -> np.ndarray:
+        """Cells on a main road or on the Niger river (course or inner delta): the routes
+        along which armed groups expand (bool, n)."""
+        road = self.road if self.road is not None else np.zeros(self.n_cells, dtype=bool)
+        return road | self.river
 
     @property
     def n_cells(self) -> int:
@@ -164,6 +175,28 @@ def _read_data() -> dict:
 @functools.lru_cache(maxsize=8)
 def _raw() -> dict:
     return _read_data()
+
+
+@functools.lru_cache(maxsize=1)
+def _roads() -> dict:
+    text = resources.files("sahel_sim.geography").joinpath("data", _ROADS).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def road_mask(lat: np.ndarray, lon: np.ndarray, routes: list[dict], *, corridor_km: float = ROAD_CORRIDOR_KM,
+              step_km: float = 5.0) -> np.ndarray:
+    """Cells whose centre lies within ``corridor_km`` of a route (straight segments between
+    waypoints, sampled every ``step_km``)."""
+    mask = np.zeros(lat.size, dtype=bool)
+    for route in routes:
+        pts = np.asarray([(w[1], w[2]) for w in route["waypoints"]], dtype=np.float64)
+        for (la0, lo0), (la1, lo1) in itertools.pairwise(pts):
+            length = float(haversine_km(la0, lo0, la1, lo1))
+            t = np.linspace(0.0, 1.0, max(2, int(length / step_km) + 1))
+            sla, slo = la0 + t * (la1 - la0), lo0 + t * (lo1 - lo0)
+            d = haversine_km(lat[:, None], lon[:, None], sla[None, :], slo[None, :])
+            mask |= d.min(axis=1) <= corridor_km
+    return mask
 
 
 def _moore_csr(row: np.ndarray, col: np.ndarray, lookup: np.ndarray, row0: int, col0: int):
@@ -234,8 +267,10 @@ def load_grid(national_population: float = NATIONAL_POPULATION_2022) -> MaliGrid
         "neighbors_indices": adj.indices.astype(np.int32),
         "distance_km": haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :], radius),
         "outline": np.asarray(data["outline_lonlat"], dtype=np.float64),
+        "road": road_mask(lat, lon, _roads()["routes"]),
     }
     for a in arrays.values():
         a.setflags(write=False)
-    return MaliGrid(**arrays, adjacency=adj, towns=towns, bases=bases, sources=dict(data["sources"]),
+    sources = {**data["sources"], "roads": _roads()["source"]}
+    return MaliGrid(**arrays, adjacency=adj, towns=towns, bases=bases, sources=sources,
                     national_population=float(national_population), _lookup=lookup, _row0=row0, _col0=col0)

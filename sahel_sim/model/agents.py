@@ -1,10 +1,19 @@
-"""Mesa agents: the organisations that decide, and the civilian communities.
+"""Mesa agents: the organisations that decide.
 
 An organisation (``Force`` and its subclasses) is one decision maker per scenario actor: JNIM,
-FAMa, Barkhane... It commands units, each a group of fighters at a cell with a home base, held
-as small arrays so that a week's moves are scored for all units at once. Communities are one
-agent per populated cell; their state lives in the model's per-cell arrays (updated by the
-kernels) and the agent exposes it.
+FAMa, Barkhane... It commands units, each a group of fighters at a cell with a home cell,
+held as small arrays so that a week's decisions are made for all units at once. Civilian
+communities do not decide anything the model does not compute in bulk, so they are per-cell
+arrays of the model (population, grievance, support, displacement), not agents.
+
+Behaviour by kind (docs/ODD.md):
+
+- ``ArmedGroup`` (jihadist, separatist, militia): units hold their sanctuaries and reposition
+  inside the group's footprint (mechanisms/movement.py);
+- ``StateForce`` and ``ForeignForce``: garrisons hold open bases; mobile columns are posted to
+  threatened sectors (mechanisms/posture.py);
+- ``Mercenary`` (Wagner): goes where the host's columns face the most armed presence;
+- ``Peacekeepers`` (MINUSMA): stay at their camps.
 """
 
 from __future__ import annotations
@@ -16,15 +25,16 @@ import mesa
 import numpy as np
 
 from sahel_sim.config.schema import Actor
+from sahel_sim.model.mechanisms import movement, posture
 
 if TYPE_CHECKING:
     from sahel_sim.model.model import SahelModel
 
-MIN_UNIT_FIGHTERS = 5.0
+MIN_UNIT_FIGHTERS = 5.0  # units below this are dissolved (book-keeping floor, not behaviour)
 
 
 class Force(mesa.Agent):
-    """An organisation with units. Subclasses define how units choose where to go."""
+    """An organisation with units and (for state-side and UN forces) bases."""
 
     kind: str = ""
 
@@ -39,11 +49,20 @@ class Force(mesa.Agent):
         self.reach_factor = 1.0
         self.funds = 0.0
         self.peak_strength = 0.0
-        # strength schedule: (weeks left, fighters to add per week)
         self._ramp_weeks = 0
         self._ramp_target = 0.0
         self.establishment = 0.0  # authorised strength that state-side forces replenish toward
         self.closing_bases = False
+        self.allowed_regions: list[str] = list(spec.regions)
+        # bases: the grid's bases of its kind, then its own dated sites
+        bases = [(b.name, model.grid.nearest_cell(b.lat, b.lon), None, b.closed) for b in model.grid.bases
+                 if spec.bases is not None and b.kind == spec.bases]
+        bases += [(s.name, model.grid.nearest_cell(s.lat, s.lon), s.opened, s.closed) for s in spec.sites]
+        self.base_names = [b[0] for b in bases]
+        self.base_cell = np.array([b[1] for b in bases], dtype=np.int64)
+        self.base_opened = [b[2] for b in bases]
+        self.base_closed = [b[3] for b in bases]
+        self.base_open = np.array([self._site_open(i, model.start_date) for i in range(len(bases))], dtype=bool)
 
     # ------------------------------------------------------------------ state
     @property
@@ -60,6 +79,70 @@ class Force(mesa.Agent):
             if entry.from_date <= date:
                 name = entry.name
         return name
+
+    # ------------------------------------------------------------------ bases
+    def _site_open(self, i: int, date: dt.date) -> bool:
+        """A site is held between its opening and closing dates; grid bases (MINUSMA camps)
+        close only with a withdrawal that follows their closure dates."""
+        if i >= len(self.base_names) - len(self.spec.sites):
+            opened, closed = self.base_opened[i], self.base_closed[i]
+            return (opened is None or opened <= date) and (closed is None or date < closed)
+        return True
+
+    def update_site_dates(self, date: dt.date) -> list[int]:
+        """Open and close dated sites; returns the indices of bases closed this week."""
+        first_site = len(self.base_names) - len(self.spec.sites)
+        closed = []
+        for i in range(first_site, len(self.base_names)):
+            now = self._site_open(i, date)
+            if self.base_open[i] and not now:
+                closed.append(i)
+            self.base_open[i] = now
+        if closed:
+            self.fall_back(closed)
+        return closed
+
+    def set_bases_open(self, names: list[str], is_open: bool) -> list[str]:
+        """Open or close bases by name; units of closed bases fall back. Returns unknown names."""
+        unknown = [n for n in names if n not in self.base_names]
+        idx = [self.base_names.index(n) for n in names if n in self.base_names]
+        self.base_open[idx] = is_open
+        if not is_open:
+            self.fall_back(idx)
+        return unknown
+
+    def open_base_cells(self) -> np.ndarray:
+        """Cells of the open bases inside the regions the force may enter."""
+        if self.base_cell.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        allowed = self.model.region_mask(self.allowed_regions)
+        ok = self.base_open & allowed[self.base_cell]
+        return np.unique(self.base_cell[ok])
+
+    def fall_back(self, base_indices: list[int]) -> None:
+        """Units homed at lost bases fall back to the nearest open base (or disband)."""
+        lost = self.base_cell[base_indices]
+        at = np.isin(self.unit_home, lost) | np.isin(self.unit_cell, lost)
+        if not at.any():
+            return
+        open_cells = self.open_base_cells()
+        if open_cells.size == 0:
+            self.unit_fighters = np.where(at, 0.0, self.unit_fighters)
+            self.prune()
+            return
+        d = self.model.grid.distance_km[self.unit_cell[at]][:, open_cells]
+        dest = open_cells[d.argmin(axis=1)]
+        self.unit_cell[at] = dest
+        self.unit_home[at] = dest
+
+    def close_units_at(self, cells: np.ndarray) -> float:
+        """Withdraw the units stationed at ``cells`` (a camp handed over); returns fighters."""
+        at = np.isin(self.unit_home, cells)
+        gone = float(self.unit_fighters[at].sum())
+        if at.any():
+            self.unit_fighters = np.where(at, 0.0, self.unit_fighters)
+            self.prune()
+        return gone
 
     # ------------------------------------------------------------------ strength changes
     def add_fighters(self, amount: float, cells: np.ndarray, weights: np.ndarray,
@@ -108,15 +191,6 @@ class Force(mesa.Agent):
             self.unit_fighters = self.unit_fighters[keep]
             self.unit_mobile = self.unit_mobile[keep]
 
-    def close_units_at(self, cells: np.ndarray) -> float:
-        """Withdraw the units stationed at ``cells`` (a camp handed over); returns fighters."""
-        at = np.isin(self.unit_home, cells)
-        gone = float(self.unit_fighters[at].sum())
-        if at.any():
-            self.unit_fighters = np.where(at, 0.0, self.unit_fighters)
-            self.prune()
-        return gone
-
     @property
     def scheduled_target(self) -> float:
         """Strength this force is heading for (its current strength when nothing is scheduled)."""
@@ -129,9 +203,8 @@ class Force(mesa.Agent):
         self.establishment = float(target)
 
     def ramp(self, model: SahelModel) -> None:
-        """Apply this week's share of a scheduled deployment or drawdown; otherwise
-        state-side and UN forces replace losses toward their establishment strength
-        (``recruitment_per_week`` is then the weekly share of the gap replaced)."""
+        """This week's share of a scheduled deployment or drawdown; otherwise state-side and UN
+        forces replace a share (``recruitment_per_week``) of the gap to their establishment."""
         if self._ramp_weeks <= 0:
             if self.spec.kind not in ("jihadist", "separatist", "militia") and self.establishment > 0:
                 gap = self.establishment - self.strength
@@ -148,90 +221,80 @@ class Force(mesa.Agent):
             self.remove_fighters(-delta)
 
     # ------------------------------------------------------------------ behaviour
-    def cell_scores(self, model: SahelModel) -> np.ndarray:
-        """Attractiveness of every cell for this organisation's mobile units (n,)."""
-        raise NotImplementedError
-
-    def drift_per_degree(self, model: SahelModel) -> float:
-        return 0.0
-
     def move(self) -> None:
-        """Each mobile unit moves to the best cell within ``move_km`` (scores + Gumbel noise)."""
-        model = self.model
-        mobile = np.flatnonzero(self.unit_mobile)
-        if mobile.size == 0 or self.spec.move_km <= 0:
-            return
-        base = self.cell_scores(model)
-        cand = model.candidates(self.spec.move_km * self.reach_factor)[self.unit_cell[mobile]]
-        valid = cand >= 0
-        safe = np.where(valid, cand, 0)
-        score = base[safe]
-        score -= self.spec.home_pull * model.grid.distance_km[self.unit_home[mobile][:, None], safe] / 100.0
-        drift = self.drift_per_degree(model)
-        if drift:
-            score += drift * (model.grid.lat[self.unit_cell[mobile]][:, None] - model.grid.lat[safe])
-        score += 0.3 * (safe == self.unit_cell[mobile][:, None])  # staying costs nothing
-        score += model.rng.gumbel(0.0, model.move_noise, size=score.shape)
-        score[~valid] = -np.inf
-        self.unit_cell[mobile] = safe[np.arange(mobile.size), score.argmax(axis=1)]
+        raise NotImplementedError
 
     def step(self) -> None:  # Mesa convention; the model calls move() in actor order
         self.move()
 
 
 class ArmedGroup(Force):
-    """Jihadist, separatist or militia organisation: recruits, taxes, coerces and expands."""
+    """Jihadist, separatist or militia organisation: holds sanctuaries inside its footprint,
+    strikes within reach, recruits from its social base, expands when saturated."""
 
     kind = "armed_group"
 
     def __init__(self, model: SahelModel, actor_id: str, spec: Actor) -> None:
         super().__init__(model, actor_id, spec)
-        # start-up funds: two years of upkeep (war chests from ransoms and trafficking)
-        self.funds = 104.0 * spec.strength * model.config.mechanisms.funding.upkeep_per_fighter_per_week
+        fund = model.config.mechanisms.funding
+        self.funds = fund.war_chest_weeks * spec.strength * fund.upkeep_per_fighter_per_week
 
-    def cell_scores(self, model: SahelModel) -> np.ndarray:
-        m = model.config.mechanisms
+    def move(self) -> None:
+        model = self.model
+        ex = model.config.mechanisms.expansion
+        mobile = np.flatnonzero(self.unit_mobile)
+        if mobile.size == 0 or self.spec.move_km <= 0:
+            return
+        moving = mobile[model.rng.random(mobile.size) < ex.relocate_share_per_week]
+        if moving.size == 0:
+            return
         a = model.actor_index[self.actor_id]
         f = model.faction_of[a]
-        score = 1.5 * model.vacuum
+        base = np.log(model.footprint[a] + 1e-3) - ex.state_avoidance * model.security
         if f >= 0:
-            score = score + 1.5 * model.support[f] + 1.0 * model.influence[f]
-        score = score + m.vacuum.town_attraction * np.log1p(model.population_present / 20000.0)
-        # opportunity: enemies nearby but not overwhelming
-        enemy = model.enemy_presence(a)
-        score = score + self.spec.aggression * 0.8 * enemy / (enemy + 150.0) * (1.0 - 0.5 * model.security)
-        score = score + model.operating_bonus[a]
-        if self.spec.kind == "militia":
-            score = score + 1.0 * model.jihadist_violence_recent
-        return score
-
-    def drift_per_degree(self, model: SahelModel) -> float:
-        if self.spec.kind != "jihadist":
-            return 0.0
-        return model.southward_drift
+            base = base + model.support[f]
+        cand = model.candidates(self.spec.move_km * self.reach_factor)[self.unit_cell[moving]]
+        safe = np.where(cand >= 0, cand, 0)
+        score = base[safe] - self.spec.home_pull * model.grid.distance_km[self.unit_home[moving][:, None], safe] / 100.0
+        self.unit_cell[moving] = movement.choose(model.rng, cand, score, noise=ex.move_noise)
 
 
 class StateForce(Force):
-    """National forces: garrisons hold their bases; mobile columns hunt armed groups."""
+    """National forces: garrisons hold their bases; mobile columns go to threatened sectors."""
 
     kind = "state"
 
-    def cell_scores(self, model: SahelModel) -> np.ndarray:
-        a = model.actor_index[self.actor_id]
-        threat = model.enemy_local(a)
-        return (self.spec.aggression * 2.0 * threat / (threat + 100.0)
-                + 0.3 * np.log1p(model.population_present / 20000.0)
-                + model.operating_bonus[a])
+    def move(self) -> None:
+        model = self.model
+        pos = model.config.mechanisms.posture
+        mobile = np.flatnonzero(self.unit_mobile)
+        if mobile.size == 0 or self.spec.move_km <= 0:
+            return
+        cells = self.open_base_cells()
+        if cells.size == 0:
+            return
+        allowed = model.region_mask(self.allowed_regions)
+        # columns outside the regions the force may enter go back to a base at once
+        outside = mobile[~allowed[self.unit_cell[mobile]]]
+        moving = mobile[model.rng.random(mobile.size) < pos.reinforce_share_per_week]
+        moving = np.union1d(moving, outside)
+        if moving.size == 0:
+            return
+        w = posture.sector_threat(cells, model.threat, model.grid.distance_km, radius_km=pos.sector_radius_km,
+                                  baseline=pos.baseline_threat)
+        self.unit_cell[moving] = posture.post_columns(model.rng, moving.size, cells, w)
 
 
 class ForeignForce(StateForce):
-    """Foreign counter-terrorism force (Serval, Barkhane): strikes where armed groups mass."""
+    """Foreign counter-terrorism force (Serval, Barkhane): columns and air assets posted from
+    its documented bases to threatened sectors."""
 
     kind = "foreign"
 
 
 class Mercenary(Force):
-    """Forces embedded with a state's mobile columns (Wagner): they go where the columns go."""
+    """Forces embedded with a state's mobile columns (Wagner): they go where the columns face
+    the most armed-group presence."""
 
     kind = "mercenary"
 
@@ -245,9 +308,8 @@ class Mercenary(Force):
             cols = np.arange(host.n_units)
         a = model.actor_index[self.actor_id]
         cells = host.unit_cell[cols]
-        # accompany the columns facing the most armed-group presence, and suspect communities
-        score = model.enemy_local(a)[cells] + 50.0 * model.jihadist_support[cells]
-        score = score + model.rng.gumbel(0.0, 10.0 * model.move_noise, size=score.shape)
+        score = model.enemy_presence(a)[cells] + 50.0 * model.jihadist_support[cells]
+        score = score + model.rng.gumbel(0.0, 10.0 * model.config.mechanisms.expansion.move_noise, size=score.shape)
         order = np.argsort(-score, kind="stable")
         picks = cells[order[np.arange(self.n_units) % order.size]]
         self.unit_cell = picks.astype(np.int64)
@@ -257,9 +319,6 @@ class Peacekeepers(Force):
     """UN contingents: stay at their camps and patrol within reach."""
 
     kind = "peacekeeper"
-
-    def cell_scores(self, model: SahelModel) -> np.ndarray:  # pragma: no cover - static units
-        return np.zeros(model.n_cells)
 
     def move(self) -> None:
         return
@@ -274,42 +333,3 @@ FORCE_CLASSES: dict[str, type[Force]] = {
     "separatist": ArmedGroup,
     "militia": ArmedGroup,
 }
-
-
-class Community(mesa.Agent):
-    """The civilian community of one populated cell (state held in the model's arrays)."""
-
-    def __init__(self, model: SahelModel, cell: int) -> None:
-        super().__init__(model)
-        self.cell = int(cell)
-
-    @property
-    def population(self) -> float:
-        return float(self.model.population_present[self.cell])
-
-    @property
-    def residents(self) -> float:
-        return float(self.model.pop_home[self.cell])
-
-    @property
-    def grievance(self) -> float:
-        return float(self.model.grievance[self.cell])
-
-    @property
-    def support(self) -> dict[str, float]:
-        return {f: float(self.model.support[i, self.cell]) for i, f in enumerate(self.model.factions)
-                if self.model.faction_is_armed[i]}
-
-    @property
-    def displaced_internal(self) -> float:
-        return float(self.model.idp_origin[self.cell])
-
-    @property
-    def displaced_abroad(self) -> dict[str, float]:
-        from sahel_sim.geography import NEIGHBOUR_COUNTRIES
-
-        k = self.model.border_country_of[self.cell]
-        return {NEIGHBOUR_COUNTRIES[k]: float(self.model.ref_origin[self.cell])}
-
-    def step(self) -> None:  # communities are updated in bulk by the model's kernels
-        return

@@ -1,19 +1,8 @@
 """SahelModel: the weekly conflict model on Mali's PRIO-GRID cells (a ``mesa.Model``).
 
-One step is one week. The order within a step (docs/ODD.md, "Process overview"):
-
-1. dated interventions due this week (deploy, withdraw, strength, restrictions, accord, coup);
-2. scheduled deployments and drawdowns advance; camps close on their dates;
-3. organisations move their units (security vacuum, support, targets, southward drift);
-4. presence and security fields are recomputed;
-5. engagements, strikes, attacks on peacekeepers and violence against civilians are drawn
-   (Poisson rates per cell) with stochastic attrition; losses are applied to units;
-6. influence and territorial control update; changes of hands are logged;
-7. grievance, support, recruitment and funding update;
-8. people flee violence (inside Mali or across the nearest border) and return when calm;
-9. the week is recorded.
-
-The model never reads files (the grid comes from the package data), prints or exits.
+``step()`` is the schedule of docs/ODD.md (section 3); each stage calls one mechanism module
+of ``sahel_sim/model/mechanisms`` (pure kernels). The model never reads files (the grid comes
+from the package data), prints or exits.
 """
 
 from __future__ import annotations
@@ -36,8 +25,19 @@ from sahel_sim.events import (
     EventLog,
 )
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, MaliGrid, load_grid
-from sahel_sim.model import kernels as K
-from sahel_sim.model.agents import FORCE_CLASSES, Community, Force
+from sahel_sim.model.agents import FORCE_CLASSES, Force
+from sahel_sim.model.mechanisms import (
+    accord,
+    civilians,
+    combat,
+    displacement,
+    expansion,
+    grievance,
+    peacekeeping,
+    recruitment,
+    strikes,
+    territory,
+)
 from sahel_sim.model.recorder import Recorder
 
 # Event channel kinds
@@ -59,9 +59,7 @@ def _candidate_table(grid: MaliGrid, radius_km: float) -> np.ndarray:
 
 
 class SahelModel(mesa.Model):
-    """The conflict in Mali as an agent-based model (see module docstring and docs/ODD.md)."""
-
-    move_noise = 0.35  # Gumbel scale of unit move choices (bounded rationality)
+    """The conflict in Mali as an agent-based model (see docs/ODD.md)."""
 
     def __init__(self, scenario: Scenario, *, seed: int, grid: MaliGrid | None = None) -> None:
         """``grid`` defaults to Mali's PRIO-GRID cells scaled to the scenario's population;
@@ -83,6 +81,7 @@ class SahelModel(mesa.Model):
         self.start_date = scenario.start_date
         self.n_steps = max(1, -(-(scenario.end_date - scenario.start_date).days // 7))
         self.current_date = self.start_date
+        self.week = 0
         m = scenario.mechanisms
 
         # ---------------------------------------------------------------- actors & factions
@@ -96,6 +95,7 @@ class SahelModel(mesa.Model):
         self.kinds = kinds
         self.is_armed = np.array([k in ARMED_GROUP_KINDS for k in kinds])
         self.is_jihadist = np.array([k == "jihadist" for k in kinds])
+        self.is_militia = np.array([k == "militia" for k in kinds])
         self.is_gov = np.array([k in GOVERNMENT_SIDE_KINDS for k in kinds])
         self.is_pk = np.array([k == "peacekeeper" for k in kinds])
         self.is_merc = np.array([k == "mercenary" for k in kinds])
@@ -104,21 +104,16 @@ class SahelModel(mesa.Model):
         self.faction_is_jihadist = np.array([scenario.actors[f].kind == "jihadist" for f in self.factions])
         self.state_faction = next((i for i, f in enumerate(self.factions) if scenario.actors[f].kind == "state"), -1)
 
-        region_of = grid.region
-        self.operating_bonus = np.zeros((len(self.actor_ids), n))
-        for i, a in enumerate(self.actor_ids):
-            allowed = np.isin(region_of, [REGIONS.index(r) for r in scenario.actors[a].regions])
-            self.operating_bonus[i] = np.where(allowed, 0.0, -1.5)
-
         self._base_hostility = np.zeros((len(self.actor_ids),) * 2, dtype=bool)
         for i, a in enumerate(self.actor_ids):
             for e in scenario.actors[a].enemies:
                 j = self.actor_index[e]
                 self._base_hostility[i, j] = self._base_hostility[j, i] = True
-        self._party_sides = [self._side(p) for p in m.accord.parties]
-        self._rival_sides = [self._side(p) for p in m.rivalry.actors]
+        self._party_sides = tuple(self._side(p) for p in m.accord.parties[:2])
+        self._rival_sides = tuple(self._side(p) for p in m.rivalry.actors)
         ra, rb = self._rival_sides
         self._rival_pair = np.outer(ra, rb) | np.outer(rb, ra)
+        self._region_masks: dict[tuple[str, ...], np.ndarray] = {}
 
         # ---------------------------------------------------------------- per-cell state
         self.adjacency = grid.adjacency.astype(np.float64).tocsr()
@@ -134,10 +129,10 @@ class SahelModel(mesa.Model):
         self.control = np.full(n, -1, dtype=np.int8)
         self.violence_recent = np.zeros(n)
         self.jihadist_violence_recent = np.zeros(n)
+        self.threat = np.zeros(n)  # smoothed armed-group attacks per cell (mechanisms/posture.py)
         self.civilian_deaths_total = np.zeros(n)
         self.legitimacy = m.grievance.legitimacy_start
         self.accord_in_force = m.accord.in_force_at_start
-        self.southward_drift = 0.0
         self._border_distance, self.border_country_of = self._nearest_border()
         self._locations = self._cell_locations()
         self._loc = {
@@ -148,13 +143,21 @@ class SahelModel(mesa.Model):
             "admin1": np.array([REGIONS[r] for r in grid.region], dtype=object),
         }
         self._kernels: dict[float, np.ndarray] = {}
+        # social bases and footprints (mechanisms/recruitment.py, expansion.py)
+        rec = m.recruitment
+        self.affinity = np.zeros((len(self.actor_ids), n))
+        for i, a in enumerate(self.actor_ids):
+            if self.is_armed[i]:
+                self.affinity[i] = recruitment.affinity(grid.lat, grid.lon, scenario.actors[a].social_base,
+                                                        floor=rec.affinity_floor)
+        self.footprint = self.affinity.copy()
+        self.conductance = expansion.conductance(self.adjacency, grid.corridor, m.expansion.offroad_conductance)
 
         # ---------------------------------------------------------------- agents
         self.forces: dict[str, Force] = {}
         for a in self.actor_ids:
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
-        self.communities = [Community(self, c) for c in np.flatnonzero(grid.population > 0)]
         self._deploy_regions: dict[str, list[str]] = {}
         rng_place = self.streams["placement"]
         for force in self.forces.values():
@@ -171,15 +174,16 @@ class SahelModel(mesa.Model):
 
         # state as of the start date: interventions dated before it take effect now
         self._apply_interventions(until=self.start_date, log=False)
+        self.hostility = self._hostility()
         self._fields()
         pressure = self._pressure()
         if m.vacuum.start_with_state_control and self.state_faction >= 0:
             self.influence[self.state_faction] = 1.0  # sovereignty over the whole territory
         for _ in range(0 if m.vacuum.start_with_state_control else 60):  # settle to the balance of forces
-            self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
-                                                baseline=m.vacuum.ungoverned_pressure, rate=0.5,
-                                                spread_weight=m.vacuum.spread_weight)
-        self.control = K.control_from_influence(self.influence, m.vacuum.control_threshold)
+            self.influence = territory.update_influence(
+                self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
+                baseline=m.vacuum.ungoverned_pressure, rate=0.5, spread_weight=m.vacuum.spread_weight)
+        self.control = territory.control_from_influence(self.influence, m.vacuum.control_threshold)
         self._taken_over = np.zeros(n, dtype=bool)
         self.running = True
 
@@ -189,6 +193,13 @@ class SahelModel(mesa.Model):
         f = self.config.actor_faction(actor_id)
         return np.array([a == actor_id or (f is not None and self.config.actor_faction(a) == f)
                          for a in self.actor_ids])
+
+    def region_mask(self, regions: list[str] | tuple[str, ...]) -> np.ndarray:
+        key = tuple(regions)
+        mask = self._region_masks.get(key)
+        if mask is None:
+            mask = self._region_masks[key] = np.isin(self.grid.region, [REGIONS.index(r) for r in key])
+        return mask
 
     def _nearest_border(self) -> tuple[np.ndarray, np.ndarray]:
         g = self.grid
@@ -215,30 +226,38 @@ class SahelModel(mesa.Model):
         key = round(float(reach_km), 3)
         k = self._kernels.get(key)
         if k is None:
-            k = self._kernels[key] = K.distance_kernel(self.grid.distance_km, key)
+            k = self._kernels[key] = territory.distance_kernel(self.grid.distance_km, key)
         return k
 
     def candidates(self, radius_km: float) -> np.ndarray:
         return _candidate_table(self.grid, round(float(radius_km), 1))
 
     def deployment_cells(self, force: Force) -> tuple[np.ndarray, np.ndarray]:
-        """Where new units of ``force`` appear: its open bases, or its regions by population."""
+        """Where new units of ``force`` appear: its open bases (threatened sectors first), the
+        host's columns (mercenaries), or its footprint inside its regions (armed groups)."""
         g = self.grid
         spec = force.spec
-        regions = self._deploy_regions.get(force.actor_id, spec.regions)
-        region_idx = [REGIONS.index(r) for r in regions]
         if spec.kind == "mercenary" and spec.embedded_with in self.forces:
             host = self.forces[spec.embedded_with]
             if host.n_units:
                 cells = np.unique(host.unit_cell[host.unit_mobile] if host.unit_mobile.any() else host.unit_cell)
                 return cells, np.ones(cells.size)
-        if spec.bases is not None:
-            cells = np.array(sorted({b.cell for b in g.bases if b.kind == spec.bases and b.region in regions
-                                     and (b.closed is None or b.closed > self.current_date)}), dtype=np.int64)
+        if force.base_cell.size:
+            cells = force.open_base_cells()
             if cells.size:
-                return cells, np.ones(cells.size)
-        cells = np.flatnonzero(np.isin(g.region, region_idx))
-        return cells, np.sqrt(self.pop_home[cells] + 1.0)
+                pos = self.config.mechanisms.posture
+                from sahel_sim.model.mechanisms import posture
+
+                w = posture.sector_threat(cells, self.threat, g.distance_km, radius_km=pos.sector_radius_km,
+                                          baseline=pos.baseline_threat)
+                return cells, w
+        regions = self._deploy_regions.get(force.actor_id, spec.regions)
+        cells = np.flatnonzero(self.region_mask(regions))
+        a = self.actor_index[force.actor_id]
+        w = np.sqrt(self.pop_home[cells] + 1.0)
+        if self.is_armed[a]:
+            w = w * self.footprint[a, cells]
+        return cells, w
 
     @property
     def population_present(self) -> np.ndarray:
@@ -249,11 +268,7 @@ class SahelModel(mesa.Model):
         return self.support[self.faction_is_jihadist].sum(axis=0)
 
     def enemy_presence(self, a: int) -> np.ndarray:
-        hostile = self.hostility[a]
-        return self.P[hostile].sum(axis=0) if hostile.any() else np.zeros(self.n_cells)
-
-    def enemy_local(self, a: int) -> np.ndarray:
-        """Armed enemies' fighters near each cell (presence within a short radius)."""
+        """Armed enemies' presence in each cell."""
         hostile = self.hostility[a] & self.is_armed
         return self.P[hostile].sum(axis=0) if hostile.any() else np.zeros(self.n_cells)
 
@@ -263,30 +278,23 @@ class SahelModel(mesa.Model):
         A = len(self.actor_ids)
         self.S = np.zeros((A, n))
         self.P = np.zeros((A, n))
+        self.R = np.zeros((A, n))
         for i, a in enumerate(self.actor_ids):
             f = self.forces[a]
             if f.n_units:
-                self.S[i] = K.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
-                self.P[i] = K.presence(self.S[i], self.kernel(f.spec.reach_km * f.reach_factor))
+                self.S[i] = territory.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
+                self.P[i] = territory.presence(self.S[i], self.kernel(f.spec.reach_km * f.reach_factor))
+                self.R[i] = strikes.reach(self.S[i], self.kernel(f.spec.strike_reach_km * f.reach_factor))
         m = self.config.mechanisms
-        self.security, self.vacuum, self.pk_cover = K.security(
+        self.security, self.vacuum, self.pk_cover = territory.security(
             self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
             half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
             pk_weight=m.vacuum.peacekeeper_weight)
-        self.hostility = self._hostility()
 
     def _hostility(self) -> np.ndarray:
-        h = self._base_hostility.copy()
-        if self.accord_in_force:
-            a, b = self._party_sides
-            h[np.ix_(a, b)] = False
-            h[np.ix_(b, a)] = False
-        if self.current_date >= self.config.mechanisms.rivalry.start_date:
-            a, b = self._rival_sides
-            h[np.ix_(a, b)] = True
-            h[np.ix_(b, a)] = True
-        np.fill_diagonal(h, False)
-        return h
+        rivals = self._rival_sides if self.current_date >= self.config.mechanisms.rivalry.start_date else None
+        return accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
+                                rival_sides=rivals)
 
     def _pressure(self) -> np.ndarray:
         """Territorial pressure per faction (F, n): presence of the faction's actors."""
@@ -299,28 +307,25 @@ class SahelModel(mesa.Model):
 
     # ================================================================ step
     def step(self) -> None:
+        """One week, in the order of docs/ODD.md section 3."""
         t = self.steps - 1
         if t >= self.n_steps:  # past the end date: nothing more happens
             self.running = False
             return
         self.week = t
         self.current_date = self.start_date + dt.timedelta(days=7 * t)
-        week_end = self.current_date + dt.timedelta(days=7)
-        self._apply_interventions(until=week_end, log=True)
-        for force in self.forces.values():
-            force.ramp(self)
-            if force.closing_bases:
-                self._close_bases(force)
-        self._check_accord()
-        # units decide on last week's picture (fields as they stood after last week's fighting)
-        self.hostility = self._hostility()
-        for a in self.actor_ids:  # scenario order: deterministic
+        self._apply_interventions(until=self.current_date + dt.timedelta(days=7), log=True)  # dated facts
+        self._posture()                       # strength schedules, dated bases, camps (posture)
+        self._check_accord()                  # the accord without its guarantor (accord)
+        self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
+        for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
-        self._fields()
-        week = self._violence()
-        self._territory(week)
-        self._society(week)
-        self._displacement(week)
+        self._fields()                        # presence, reach, security (territory)
+        week = self._violence()               # attacks, operations, violence against civilians (strikes, civilians, combat)
+        self._territory(week)                 # influence and control (territory)
+        self._society(week)                   # grievance and support (grievance)
+        self._recruit()                       # recruitment, funding, expansion (recruitment, expansion)
+        self._displacement(week)              # flight and return (displacement)
         self.recorder.record(week)
         if self.steps >= self.n_steps:
             self.running = False
@@ -350,13 +355,21 @@ class SahelModel(mesa.Model):
                     force.closing_bases = True
             force.schedule_strength(target, weeks_left)
             if elapsed_weeks >= iv.over_weeks or not log:
-                # already completed (or under way) before the start date: apply its state now
                 for _ in range(min(iv.over_weeks, elapsed_weeks) or 0):
                     force.ramp(self)
                 if force.closing_bases:
                     self._close_bases(force)
         elif kind == "restrict_movement":
             force.reach_factor = iv.reach_factor
+        elif kind == "set_regions":
+            force.allowed_regions = list(iv.regions)
+        elif kind in ("close_bases", "open_bases"):
+            force.set_bases_open(list(iv.bases), kind == "open_bases")
+            if log and kind == "close_bases":
+                for name in iv.bases:
+                    if name in force.base_names:
+                        cell = int(force.base_cell[force.base_names.index(name)])
+                        self._log_strategic("Non-violent transfer of territory", [force.actor_id], cell=cell)
         elif kind == "sign_accord":
             self.accord_in_force = True
             if log:
@@ -366,7 +379,6 @@ class SahelModel(mesa.Model):
                 self._log_strategic("Change to group/activity", self.config.mechanisms.accord.parties, cell=self._capital_cell())
             self.accord_in_force = False
         elif kind == "coup":
-            # a coup before the start date has partly worn off by then
             recovery = self.config.mechanisms.grievance.legitimacy_recovery_per_week
             shock = iv.legitimacy_shock * (1.0 - recovery) ** elapsed_weeks
             self.legitimacy = max(0.0, self.legitimacy - shock)
@@ -379,6 +391,15 @@ class SahelModel(mesa.Model):
         cells = np.flatnonzero(self.grid.region == REGIONS.index("Bamako"))
         return int(cells[0]) if cells.size else int(np.argmax(self.grid.population))
 
+    # ---------------------------------------------------------------- posture
+    def _posture(self) -> None:
+        """Strength schedules, dated sites, camp closures (mechanisms/posture.py)."""
+        for force in self.forces.values():
+            force.update_site_dates(self.current_date)
+            force.ramp(self)
+            if force.closing_bases:
+                self._close_bases(force)
+
     def _close_bases(self, force: Force) -> None:
         """Hand over camps whose documented closure date has passed (logged as transfers)."""
         done = self._closing_bases.setdefault(force.actor_id, [])
@@ -389,6 +410,8 @@ class SahelModel(mesa.Model):
                 continue
             done.append(b.name)
             gone = force.close_units_at(np.array([b.cell]))
+            if b.name in force.base_names:
+                force.base_open[force.base_names.index(b.name)] = False
             if gone > 0 and self.steps > 0:
                 to = self.factions[self.state_faction] if self.state_faction >= 0 else ""
                 self._log_strategic("Non-violent transfer of territory", [force.actor_id, to] if to else [force.actor_id],
@@ -399,7 +422,7 @@ class SahelModel(mesa.Model):
         if not self.accord_in_force or acc.guarantor is None:
             return
         g = self.forces[acc.guarantor]
-        if g.peak_strength > 0 and g.strength >= acc.guarantor_min_share * g.peak_strength:
+        if accord.guarantor_present(g.strength, g.peak_strength, acc.guarantor_min_share):
             return
         if self.streams["accord"].random() < acc.collapse_hazard_per_week:
             self.accord_in_force = False
@@ -426,67 +449,80 @@ class SahelModel(mesa.Model):
         return force.acled_name(self.current_date) if force.spec.part_of else ""
 
     # ---------------------------------------------------------------- violence
-    def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
-        """Event channels (attacker, target or -1 for civilians, kind) and their weekly rates."""
-        m = self.config.mechanisms
-        c, pk = m.combat, m.peacekeeping
-        cap = K.saturating(self.S, c.capacity_half_fighters)
-        avail = K.saturating(self.P, c.target_half_presence)
-        pk_cover = self.pk_cover
-        deter = 1.0 - pk.deterrence * pk_cover
-        protect = 1.0 - pk.protection * pk_cover
-        channels: list[tuple[int, int, int]] = []
-        rates: list[np.ndarray] = []
-        jihad_support = self.jihadist_support
-        contest = 1.0 - self.influence.max(axis=0)
-        pop_factor = K.saturating(self.population_present, 5000.0)
-        occupied = self.S.any(axis=1)
-        present = self.P.any(axis=1)
-        for a, aid in enumerate(self.actor_ids):
-            spec = self.config.actors[aid]
-            if not occupied[a]:
-                continue
-            for b in np.flatnonzero(self.hostility[a] & present):
-                if self.is_pk[b]:
-                    if self.is_armed[a]:
-                        channels.append((a, b, PK_ATTACK))
-                        rates.append(pk.attack_rate_per_week * spec.aggression * cap[a] * avail[b])
-                    continue
-                rate = m.rivalry.battle_rate_per_week if self._rival_pair[a, b] else c.battle_rate_per_week
-                base = rate * spec.aggression * cap[a] * avail[b]
-                if self.is_armed[a]:
-                    base = base * deter
-                channels.append((a, b, BATTLE))
-                rates.append(base)
-                if self.is_armed[a] and self.is_gov[b]:
-                    channels.append((a, b, REMOTE))
-                    rates.append(c.remote_violence_ratio * base)
-                if spec.kind == "foreign" and self.is_armed[b]:
-                    # a weekly strike budget that scales with the force (air assets), spread
-                    # over the cells where it is present and finds targets
-                    w = self.P[a] * avail[b]
-                    if w.sum() > 0:
-                        budget = c.strike_rate_per_week * spec.aggression * self.forces[aid].strength / 1000.0
-                        channels.append((a, b, STRIKE))
-                        rates.append(budget * w / w.sum())
-            if spec.civilian_targeting > 0:
-                if spec.kind == "jihadist" or spec.kind == "separatist":
-                    f = self.faction_of[a]
-                    hostile_community = 1.0 - (self.support[f] if f >= 0 else 0.0)
-                    r = m.civilians.coercion_rate_per_week * spec.civilian_targeting * cap[a] * hostile_community * (0.3 + contest)
-                elif spec.kind == "militia":
-                    r = m.civilians.coercion_rate_per_week * spec.civilian_targeting * cap[a] * (0.1 + jihad_support) * 2.0
-                else:  # state, foreign and mercenary forces during counter-insurgency operations
-                    r = m.civilians.state_harm_rate_per_week * spec.civilian_targeting * cap[a] * (0.2 + jihad_support) * (1.0 + self.legitimacy_gap)
-                channels.append((a, -1, VAC))
-                rates.append(r * pop_factor * protect)
-        if not rates:
-            return channels, np.zeros((0, self.n_cells))
-        return channels, np.vstack(rates)
-
     @property
     def legitimacy_gap(self) -> float:
         return max(0.0, self.config.mechanisms.grievance.legitimacy_start - self.legitimacy)
+
+    def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+        """Event channels (attacker, target or -1 for civilians, kind) and their expected
+        counts per cell this week (mechanisms/strikes.py and civilians.py)."""
+        m = self.config.mechanisms
+        c, pk, cv = m.combat, m.peacekeeping, m.civilians
+        protect, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
+        pop_targets = civilians.civilian_targets(self.population_present, cv.population_half)
+        present = self.P.any(axis=1)
+        jihad_infl = self.influence[self.faction_is_jihadist].sum(axis=0)
+        state_infl = self.influence[self.state_faction] if self.state_faction >= 0 else np.zeros(self.n_cells)
+        ied = c.remote_violence_ratio / (1.0 + c.remote_violence_ratio)
+        channels: list[tuple[int, int, int]] = []
+        rates: list[np.ndarray] = []
+        for a, aid in enumerate(self.actor_ids):
+            force = self.forces[aid]
+            spec = force.spec
+            if force.n_units == 0 or self.is_pk[a]:
+                continue
+            reach = self.R[a]
+            if self.is_gov[a]:
+                mobile = float(force.unit_fighters[force.unit_mobile].sum()) if not self.is_merc[a] else force.strength
+                budget = c.operations_rate_per_week * spec.aggression * mobile / 1000.0
+                civ_budget = cv.state_harm_rate_per_week * spec.civilian_targeting * mobile / 1000.0 * (1.0 + self.legitimacy_gap)
+            else:
+                budget = c.battle_rate_per_week * spec.aggression * force.strength / 100.0
+                rate = cv.militia_rate_per_week if self.is_militia[a] else cv.coercion_rate_per_week
+                civ_budget = rate * spec.civilian_targeting * force.strength / 100.0
+            # attacks on armed enemies, peacekeepers and state-side forces
+            targets = np.flatnonzero(self.hostility[a] & present)
+            if targets.size and budget > 0:
+                avail = territory.saturating(self.P[targets], c.target_half_presence)
+                w = reach[None, :] * avail * strikes.risk_factor(self.P[targets], self.P[a][None, :], c.risk_aversion)
+                if self.is_armed[a]:
+                    scale = np.where(self.is_pk[targets], pk.target_weight, 1.0)
+                    scale = scale * np.where(self._rival_pair[a, targets], m.rivalry.battle_weight, 1.0)
+                    w = w * scale[:, None] * np.where(self.is_pk[targets][:, None], 1.0, deter[None, :])
+                expected = strikes.allocate(budget, w, c.opportunity_half)
+                for k, b in enumerate(targets):
+                    if self.is_pk[b]:
+                        channels.append((a, int(b), PK_ATTACK))
+                        rates.append(expected[k])
+                    elif self.is_armed[a] and (self.is_gov[b]):
+                        channels += [(a, int(b), BATTLE), (a, int(b), REMOTE)]
+                        rates += [(1.0 - ied) * expected[k], ied * expected[k]]
+                    elif spec.kind == "foreign":
+                        channels += [(a, int(b), BATTLE), (a, int(b), STRIKE)]
+                        rates += [(1.0 - c.strike_share) * expected[k], c.strike_share * expected[k]]
+                    else:
+                        channels.append((a, int(b), BATTLE))
+                        rates.append(expected[k])
+            # violence against civilians
+            if civ_budget > 0:
+                if self.is_militia[a]:
+                    intensity = self.jihadist_support
+                elif self.is_gov[a]:
+                    intensity = civilians.selective_violence(civilians.control_share(state_infl, jihad_infl),
+                                                             cv.selective_peak_share, cv.selective_sharpness)
+                else:
+                    f = self.faction_of[a]
+                    own = self.influence[f] if f >= 0 else np.zeros(self.n_cells)
+                    hostile_f = np.unique(self.faction_of[self.hostility[a] & (self.faction_of >= 0)])
+                    rivals = self.influence[hostile_f].sum(axis=0) if hostile_f.size else np.zeros(self.n_cells)
+                    intensity = civilians.selective_violence(civilians.control_share(own, rivals),
+                                                             cv.selective_peak_share, cv.selective_sharpness)
+                w = reach * pop_targets * intensity * protect
+                channels.append((a, -1, VAC))
+                rates.append(strikes.allocate(civ_budget, w, c.opportunity_half))
+        if not rates:
+            return channels, np.zeros((0, self.n_cells))
+        return channels, np.vstack(rates)
 
     def _violence(self) -> dict[str, np.ndarray]:
         """Draw this week's events and their fatalities; apply losses; log the events."""
@@ -507,34 +543,34 @@ class SahelModel(mesa.Model):
         civ_by_actor = np.zeros((A, n))
         events_cell = np.zeros(n)
         jihad_events = np.zeros(n)
+        armed_attacks = np.zeros(n)
         rival_fights = np.zeros(n, dtype=bool)
         if n_ev:
             table = np.array(channels, dtype=np.int64)
             att, tgt, kind = table[ch_idx, 0], table[ch_idx, 1], table[ch_idx, 2]
-            lethal = self._lethality
-            e_att = np.maximum(self.S[att, cells], 0.3 * self.P[att, cells])
+            unit_size = np.array([self.config.actors[a].unit_size for a in self.actor_ids])
+            strength = np.array([self.forces[a].strength for a in self.actor_ids])
+            e_att = np.minimum(unit_size[att], strength[att])  # a raid engages one unit
             tgt_safe = np.where(tgt >= 0, tgt, 0)
             e_def = np.maximum(self.S[tgt_safe, cells], 0.3 * self.P[tgt_safe, cells])
-            mean_att, mean_def = K.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
-                                                   lethality_att=lethal[att], lethality_def=lethal[tgt_safe])
-            # remote violence and strikes: one-sided, a fraction of a clash's lethality
+            mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
+                                                        lethality_att=self._lethality[att],
+                                                        lethality_def=self._lethality[tgt_safe])
             one_sided = (kind == REMOTE) | (kind == STRIKE) | (kind == PK_ATTACK)
             mean_att = np.where(one_sided, 0.0, mean_att)
-            mean_def = np.where(kind == REMOTE, 0.35 * mean_def, mean_def)
-            mean_def = np.where(kind == PK_ATTACK, 0.15 * mean_def, mean_def)
-            mean_def = np.where(kind == STRIKE, 0.8 * mean_def, mean_def)
-            # violence against civilians: deaths per attack (mercenaries far deadlier)
+            mean_def = np.where(kind == REMOTE, c.remote_lethality * mean_def, mean_def)
+            mean_def = np.where(kind == PK_ATTACK, c.peacekeeper_attack_lethality * mean_def, mean_def)
+            mean_def = np.where(kind == STRIKE, c.strike_lethality * mean_def, mean_def)
             merc = self.is_merc[att]
             vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
             abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
             vac_mean = np.where(abduct, 0.1, vac_mean)
             shape = c.fatality_dispersion
-            l_att = np.minimum(K.negbin(rng, mean_att, shape), np.ceil(e_att))
-            l_def = np.minimum(K.negbin(rng, mean_def, shape), np.ceil(e_def))
-            civ = np.where(kind == VAC, K.negbin(rng, vac_mean, shape * 0.6), 0)
+            l_att = np.minimum(combat.negbin(rng, mean_att, shape), np.ceil(e_att))
+            l_def = np.minimum(combat.negbin(rng, mean_def, shape), np.ceil(e_def))
+            civ = np.where(kind == VAC, combat.negbin(rng, vac_mean, shape * 0.6), 0)
             l_def = np.where(kind == VAC, 0, l_def)
-            # a quarter of mine/IED victims are civilians (MINUSMA, report to 31 Aug 2022)
-            ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), 0.25), 0)
+            ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), c.ied_civilian_share), 0)
             l_def = l_def - ied_civ
             civ = civ + ied_civ
             np.add.at(losses, (att, cells), l_att)
@@ -545,6 +581,7 @@ class SahelModel(mesa.Model):
             np.add.at(events_cell, cells, 1.0)
             jihadi = self.is_jihadist[att] | (ok & self.is_jihadist[tgt_safe])
             np.add.at(jihad_events, cells, jihadi.astype(float))
+            np.add.at(armed_attacks, cells, self.is_armed[att].astype(float))
             ra, rb = self._rival_sides
             rival_fights[cells[ok & ((ra[att] & rb[tgt_safe]) | (rb[att] & ra[tgt_safe]))]] = True
             types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
@@ -557,6 +594,7 @@ class SahelModel(mesa.Model):
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
         self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
+        self.threat += (armed_attacks - self.threat) / m.posture.threat_memory_weeks
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
                 "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
 
@@ -565,7 +603,7 @@ class SahelModel(mesa.Model):
         where = np.flatnonzero(loss_cells)
         if force.n_units == 0 or where.size == 0:
             return
-        k = self.kernel(force.spec.reach_km * force.reach_factor)
+        k = self.kernel(force.spec.strike_reach_km * force.reach_factor)
         w = force.unit_fighters[:, None] * k[force.unit_cell][:, where]
         total = w.sum(axis=0)
         w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
@@ -576,7 +614,7 @@ class SahelModel(mesa.Model):
         rng_dates = self.streams["dates"]
         k = att.size
         offsets = rng_dates.integers(0, 7, size=k)
-        pk_ied = rng_dates.random(k) < 0.6  # most attacks on peacekeepers are IEDs and shelling
+        pk_ied = rng_dates.random(k) < self.config.mechanisms.combat.peacekeeper_ied_share
         vac = kind == VAC
         pk = kind == PK_ATTACK
         sub = np.select(
@@ -614,30 +652,19 @@ class SahelModel(mesa.Model):
     def _territory(self, week: dict[str, np.ndarray]) -> None:
         m = self.config.mechanisms.vacuum
         pressure = self._pressure()
-        # armed factions press harder where people support them
-        pressure *= 1.0 + self.support
+        pressure *= 1.0 + self.support  # armed factions press harder where people support them
         before = self.control
-        self.influence = K.update_influence(self.influence, pressure, adjacency=self.adjacency, degree=self.degree,
-                                            baseline=m.ungoverned_pressure, rate=m.influence_rate_per_week,
-                                            spread_weight=m.spread_weight)
-        self.control = K.control_from_influence(self.influence, m.control_threshold, before, m.overtake_margin)
+        self.influence = territory.update_influence(self.influence, pressure, adjacency=self.adjacency,
+                                                    degree=self.degree, baseline=m.ungoverned_pressure,
+                                                    rate=m.influence_rate_per_week, spread_weight=m.spread_weight)
+        self.control = territory.control_from_influence(self.influence, m.control_threshold, before, m.overtake_margin)
         changed = (self.control != before) & (self.control >= 0)
-        # people flee when an armed group takes their cell (fear of the new rulers)
         self._taken_over = changed & self.faction_is_armed[np.maximum(self.control, 0)]
-        flipped = np.flatnonzero(changed & self._has_town)
-        for cell in flipped:
+        for cell in np.flatnonzero(changed & self._has_town):
             new = self.factions[self.control[cell]]
             old = self.factions[before[cell]] if before[cell] >= 0 else None
             sub = "Government regains territory" if self.control[cell] == self.state_faction else "Non-state actor overtakes territory"
             self._log_strategic(sub, [new, old] if old else [new], cell=int(cell))
-        # southward spread: consolidation of jihadist control in the core regions
-        s = self.config.mechanisms.southward
-        core = self._core_cells
-        jihad_ctrl = np.isin(self.control[core], np.flatnonzero(self.faction_is_jihadist))
-        consolidation = float(jihad_ctrl.mean()) if core.size else 0.0
-        self.consolidation = consolidation
-        excess = max(0.0, consolidation - s.consolidation_threshold) / max(1e-9, 1.0 - s.consolidation_threshold)
-        self.southward_drift = s.drift_per_degree * excess
 
     @property
     def _has_town(self) -> np.ndarray:
@@ -649,48 +676,40 @@ class SahelModel(mesa.Model):
             self._town_mask = mask
         return self._town_mask
 
-    @property
-    def _core_cells(self) -> np.ndarray:
-        if not hasattr(self, "_core"):
-            idx = [REGIONS.index(r) for r in self.config.mechanisms.southward.core_regions]
-            self._core = np.flatnonzero(np.isin(self.grid.region, idx))
-        return self._core
-
     # ---------------------------------------------------------------- society
     def _society(self, week: dict[str, np.ndarray]) -> None:
         m = self.config.mechanisms
         g = m.grievance
         pop = self.population_present
         self.legitimacy += g.legitimacy_recovery_per_week * (g.legitimacy_start - self.legitimacy)
-        harm_mask = self.is_gov | np.array([k == "militia" for k in self.kinds])
+        harm_mask = self.is_gov | self.is_militia
         state_harm = week["civ_by_actor"][harm_mask].sum(axis=0)
-        self.grievance = K.update_grievance(self.grievance, state_harm, pop, adjacency=self.adjacency, degree=self.degree,
-                                            sensitivity=g.harm_sensitivity, spillover=g.spillover,
-                                            decay=g.decay_per_week, baseline=g.baseline + self.legitimacy_gap)
+        self.grievance = grievance.update_grievance(self.grievance, state_harm, pop, adjacency=self.adjacency,
+                                                    degree=self.degree, sensitivity=g.harm_sensitivity,
+                                                    spillover=g.spillover, decay=g.decay_per_week,
+                                                    baseline=g.baseline + self.legitimacy_gap)
         own_harm = np.zeros((len(self.factions), self.n_cells))
         for i in range(len(self.actor_ids)):
             f = self.faction_of[i]
             if f >= 0:
                 own_harm[f] += week["civ_by_actor"][i]
-        # support follows a faction's influence or, where it has not (yet) taken control, its
-        # share of armed presence: people turn to the armed group that is there
-        presence_share = pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
+        presence_share = territory.pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
         armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
-        self.support = K.update_support(self.support, grievance=self.grievance, influence=armed_influence,
-                                        own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
-                                        harm_sensitivity=g.harm_sensitivity * 0.5)
-        # rivalry: the side that fights the rival where people live gains their support
+        self.support = grievance.update_support(self.support, grievance=self.grievance, influence=armed_influence,
+                                                own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
+                                                harm_sensitivity=g.harm_sensitivity * 0.5)
         if week["rival_fights"].any():
             ra = self.faction_of[np.flatnonzero(self._rival_sides[0])[0]]
             if ra >= 0:
                 gain = m.rivalry.protection_support_gain
                 cells = week["rival_fights"]
                 self.support[ra, cells] += gain * (1.0 - self.support[:, cells].sum(axis=0))
-        self._recruit(pop)
 
-    def _recruit(self, pop: np.ndarray) -> None:
+    def _recruit(self) -> None:
+        """Recruitment from each group's social base, funding, and expansion when saturated."""
         m = self.config.mechanisms
-        fund = m.funding
+        rec, fund, ex = m.recruitment, m.funding, m.expansion
+        pop = self.population_present
         strengths = np.array([self.forces[a].strength for a in self.actor_ids])
         armed_faction = np.where(self.is_armed, self.faction_of, -1)
         faction_strength = np.bincount(armed_faction[armed_faction >= 0], weights=strengths[armed_faction >= 0],
@@ -701,23 +720,21 @@ class SahelModel(mesa.Model):
             if not self.is_armed[i] or spec.recruitment_per_week <= 0:
                 continue
             f = self.faction_of[i]
-            # recruiters reach people near any of their units (proximity, not numbers)
-            exposure = self.kernel(2.0 * spec.reach_km)[np.unique(force.unit_cell)].max(axis=0) \
+            exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[np.unique(force.unit_cell)].max(axis=0) \
                 if force.n_units else np.zeros(self.n_cells)
-            if spec.kind == "militia":
+            if self.is_militia[i]:
                 # self-defence militias form where jihadist violence strikes and the state is absent
-                potential = pop / 1000.0 * np.minimum(self.jihadist_violence_recent, 1.0) * (0.3 + self.vacuum)
-                exposure = np.maximum(exposure, 0.5 * (self.operating_bonus[i] == 0))
+                drive = np.minimum(self.jihadist_violence_recent, 1.0)
+                symp = recruitment.sympathisers(pop, self.footprint[i], drive, np.ones(self.n_cells), self.vacuum,
+                                                absence_weight=rec.state_absence_weight)
+                exposure = np.maximum(exposure, self.footprint[i])
             else:
                 sup = self.support[f] if f >= 0 else np.zeros(self.n_cells)
-                potential = K.recruitment_potential(pop, self.grievance, sup, self.vacuum,
-                                                    absence_weight=m.grievance.state_absence_weight)
-            weights = potential * exposure
-            # logistic ceiling: a group cannot outgrow the sympathisers within its reach
-            carrying = m.grievance.fighters_per_thousand_sympathisers * float(weights.sum())
-            room = max(0.0, 1.0 - force.strength / carrying) if carrying > 0 else 0.0
-            recruits = spec.recruitment_per_week * float(weights.sum()) * room
-            # funding: taxation of the people under the faction's influence pays for fighters
+                symp = recruitment.sympathisers(pop, self.footprint[i], self.grievance, sup, self.vacuum,
+                                                absence_weight=rec.state_absence_weight)
+            reached = float((symp * exposure).sum())
+            recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
+                                                              per_thousand=rec.fighters_per_thousand_sympathisers)
             if f >= 0:
                 total = faction_strength[f] or 1.0
                 income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
@@ -731,36 +748,40 @@ class SahelModel(mesa.Model):
                 recruits = min(recruits, force.funds / fund.recruit_cost)
             if spec.max_strength is not None:
                 recruits = min(recruits, max(0.0, spec.max_strength - force.strength))
-            force.last_capacity = carrying
+            force.last_capacity = ceiling
             force.last_recruits = recruits
+            weights = symp * exposure
             if recruits > 0 and weights.sum() > 0:
                 force.funds -= recruits * fund.recruit_cost
                 cells = np.flatnonzero(weights > 0)
                 force.add_fighters(recruits, cells, weights[cells], self.rng)
+            if not self.is_jihadist[i]:
+                continue  # separatists and militias are bound to their communities (docs/ODD.md M9)
+            saturation = force.strength / ceiling if ceiling > 0 else 0.0
+            self.footprint[i] = expansion.expand(self.footprint[i], saturation, conductance=self.conductance,
+                                                 threshold=ex.saturation_threshold, rate=ex.rate_per_week)
 
     # ---------------------------------------------------------------- displacement
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
         d = self.config.mechanisms.displacement
-        fleeing = K.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
-                           per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
-                           takeover=self._taken_over, takeover_share=d.flee_share_on_takeover)
+        fleeing = displacement.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
+                                      per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
+                                      takeover=self._taken_over, takeover_share=d.flee_share_on_takeover)
         origins = np.flatnonzero(fleeing > 0)
         if origins.size:
             out = fleeing[origins]
             p_abroad = d.abroad_share_near_border * np.exp(-self._border_distance[origins] / d.abroad_decay_km)
             abroad = out * p_abroad
             internal = out - abroad
-            w = K.destination_weights(origins, distance_km=self.grid.distance_km, security=self.security,
-                                      population=self.population_present, violence=self.violence_recent,
-                                      range_km=d.flee_range_km)
+            w = displacement.destination_weights(origins, distance_km=self.grid.distance_km, security=self.security,
+                                                 population=self.population_present, violence=self.violence_recent,
+                                                 range_km=d.flee_range_km)
             self.idp_host += internal @ w
             self.idp_origin[origins] += internal
             self.ref_origin[origins] += abroad
             self.ref_country += np.bincount(self.border_country_of[origins], weights=abroad,
                                             minlength=self.ref_country.size)
             self.pop_home[origins] -= out
-        # return when calm (pooled at the hosts: hosts lose returnees in proportion to their IDPs)
-        # calm: 1 where there has been no violence, one half at calm_events_per_week
         calm = d.calm_events_per_week / (d.calm_events_per_week + self.violence_recent)
         ret_i = d.return_rate_per_week * self.idp_origin * calm
         ret_r = 0.5 * d.return_rate_per_week * self.ref_origin * calm
@@ -797,8 +818,8 @@ class SahelModel(mesa.Model):
 
 
 def pressure_share(pressure: np.ndarray, ungoverned: float) -> np.ndarray:
-    """Each faction's share of the pressure in every cell, against the pressure of nobody."""
-    return pressure / (pressure.sum(axis=0, keepdims=True) + ungoverned)
+    """Each faction's share of the pressure in every cell (see mechanisms/territory.py)."""
+    return territory.pressure_share(pressure, ungoverned)
 
 
 def total_population(model: SahelModel) -> float:

@@ -1,0 +1,100 @@
+"""Security, influence and territorial control (ODD M1).
+
+Presence of a force projects from the cells where its fighters stand with an exponential
+distance kernel; security comes from state-side and peacekeeper presence; each faction's
+influence follows its share of local pressure against the pressure of "nobody", diffusing
+along neighbours where it has a foothold; control goes to the faction whose influence passes
+a threshold, with hysteresis.
+
+Sources: Raleigh & Dowd (2013) "Governance and conflict in the Sahel's 'ungoverned space'",
+*Stability* 2(2) (the vacuum); Kalyvas (2006) *The Logic of Violence in Civil War*, ch. 5-6
+(control as the outcome of the local balance of force); Weidmann & Salehyan (2013),
+*International Studies Quarterly* 57(1) (diffusion of control on a grid). Constants: the
+``vacuum`` block of the schema.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+
+def distance_kernel(distance_km: np.ndarray, reach_km: float) -> np.ndarray:
+    """Exponential decay with distance: ``K[i, j] = exp(-d_ij / reach)``."""
+    return np.exp(-distance_km / max(reach_km, 1e-9))
+
+
+def fighters_per_cell(cells: np.ndarray, fighters: np.ndarray, n_cells: int) -> np.ndarray:
+    """Sum of unit fighters in each cell."""
+    return np.bincount(cells, weights=fighters, minlength=n_cells).astype(np.float64)
+
+
+def presence(local: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Presence projected from occupied cells to every cell (troop-equivalents)."""
+    occupied = np.flatnonzero(local)
+    return local[occupied] @ kernel[occupied]
+
+
+def saturating(x: np.ndarray, half: float) -> np.ndarray:
+    """``x / (x + half)``: availability or capacity that saturates at 1."""
+    return x / (x + half)
+
+
+def security(gov_presence: np.ndarray, pk_presence: np.ndarray, *, half_strength: float,
+             pk_half: float, pk_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(security, vacuum, pk_cover)``: ``security = 1 - (1 - s_gov)(1 - w s_pk)`` with
+    ``s = 1 - exp(-presence / half)``; ``vacuum = 1 - security``; ``pk_cover = s_pk``."""
+    s_gov = 1.0 - np.exp(-gov_presence / half_strength)
+    s_pk = 1.0 - np.exp(-pk_presence / pk_half)
+    sec = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
+    return sec, 1.0 - sec, s_pk
+
+
+def neighbour_mean(values: np.ndarray, adjacency: sparse.csr_matrix, degree: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` (..., n) over each cell's neighbours."""
+    if values.ndim == 1:
+        return (adjacency @ values) / np.maximum(degree, 1)
+    return (adjacency @ values.T).T / np.maximum(degree, 1)
+
+
+def bounded_shares(x: np.ndarray) -> np.ndarray:
+    """Clip (F, n) shares to [0, 1] and scale down cells whose shares sum to more than 1."""
+    np.clip(x, 0.0, 1.0, out=x)
+    total = x.sum(axis=0)
+    over = total > 1.0
+    if over.any():
+        x[:, over] /= total[over]
+    return x
+
+
+def pressure_share(pressure: np.ndarray, ungoverned: float) -> np.ndarray:
+    """Each faction's share of the pressure in every cell, against the pressure of nobody."""
+    return pressure / (pressure.sum(axis=0, keepdims=True) + ungoverned)
+
+
+def update_influence(influence: np.ndarray, pressure: np.ndarray, *, adjacency: sparse.csr_matrix,
+                     degree: np.ndarray, baseline: float, rate: float, spread_weight: float) -> np.ndarray:
+    """Influence (F, n) follows each faction's share of local pressure, mixed with the
+    neighbours' influence where the faction has a foothold, approached at ``rate``; stays in
+    [0, 1] and sums to at most 1 in every cell."""
+    share = pressure_share(pressure, baseline)
+    spread = neighbour_mean(influence, adjacency, degree)
+    target = (share + spread_weight * spread * (share > 0.02)) / (1.0 + spread_weight)
+    return bounded_shares(influence + rate * (target - influence))
+
+
+def control_from_influence(influence: np.ndarray, threshold: float, incumbent: np.ndarray | None = None,
+                           margin: float = 0.0) -> np.ndarray:
+    """Which faction controls each cell (-1: nobody). With an incumbent, it keeps the cell while
+    its influence stays within ``margin`` below the threshold and no challenger leads it by
+    ``margin`` or more."""
+    cols = np.arange(influence.shape[1])
+    best = influence.argmax(axis=0)
+    top = influence[best, cols]
+    new = np.where(top >= threshold, best, -1)
+    if incumbent is None or margin <= 0:
+        return new.astype(np.int8)
+    held = incumbent >= 0
+    inc_infl = np.where(held, influence[np.where(held, incumbent, 0), cols], 0.0)
+    keeps = held & (inc_infl >= threshold - margin) & (top - inc_infl < margin)
+    return np.where(keeps, incumbent, new).astype(np.int8)
