@@ -265,13 +265,14 @@ def render_markdown(blocks: Sequence[Block]) -> str:
 
 
 HTML_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1250px;margin:2em auto;
 padding:0 1.2em;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.3em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .headline{font-size:1.15em;background:#eef4fb;border-left:5px solid #2166ac;padding:.7em 1em;margin:1em 0}
 .warning{background:#fff4e5;border-left:5px solid #e08214;padding:.6em 1em;margin:1em 0}
 table{border-collapse:collapse;font-size:.88em;margin:.6em 0} th,td{padding:.3em .55em;border-bottom:1px solid #e3e3e3}
 th{background:#f4f4f4;text-align:left} td.r{text-align:right;white-space:nowrap}
+td:first-child{min-width:15em} td:last-child{font-size:.8em;max-width:13em;color:#555}
 img{max-width:100%;border:1px solid #eee} figcaption{font-size:.85em;color:#555;margin-bottom:1.2em}
 code{font-size:.9em;background:#f4f4f4;padding:0 .2em}
 """
@@ -294,12 +295,12 @@ def render_html(blocks: Sequence[Block], *, title: str) -> str:
             out.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in body) + "</ul>")
         elif kind == "table":
             header, rows, align = body
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline_html(h)}</th>" for h in header)
+            out.append('<div style="overflow-x:auto"><table><thead><tr>' + "".join(f"<th>{_inline_html(h)}</th>" for h in header)
                        + "</tr></thead><tbody>")
             for r in rows:
                 out.append("<tr>" + "".join(f'<td class="{a}">{_inline_html(c)}</td>'
                                             for c, a in zip(r, align, strict=True)) + "</tr>")
-            out.append("</tbody></table>")
+            out.append("</tbody></table></div>")
         elif kind == "figure":
             path, caption = body
             data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
@@ -330,9 +331,27 @@ def _divergence(manifest: dict[str, Any]) -> Divergence | None:
     return compare_arms(a, b, names=(str(spec.get("a", "A")), str(spec.get("b", "B"))))
 
 
-def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (), n_boot: int = 2000,
-                         conf: float = 0.95, validation: str | Path | None = DEFAULT_VALIDATION) -> Path:
-    """Analyse a finished (or partly finished) comparison folder; write report.md and report.html."""
+@dataclass
+class Comparison:
+    """A comparison folder read back: both arms' outcome rows, the paired table, names."""
+
+    out: Path
+    store: RunStore
+    manifest: dict[str, Any]
+    df: pd.DataFrame
+    a: pd.DataFrame
+    b: pd.DataFrame
+    full: pd.DataFrame
+    names: tuple[str, str]
+    factions: list[str]
+    state: list[str]
+    window_text: str
+    window_years: str
+    unpaired: int
+
+
+def load_comparison(out: str | Path, *, n_boot: int = 2000, conf: float = 0.95) -> Comparison:
+    """Read a comparison folder and compute the paired table (raises :class:`ConfigError`)."""
     out = Path(out)
     store = RunStore(out)
     manifest = store.read_manifest() or {}
@@ -357,9 +376,7 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
     factions = [f for f in factions if f != "uncontrolled"]
     state = [f for f in factions if actors.get(f, {}).get("kind") == "state"] or ["FAMa"]
     armed = [f for f in factions if actors.get(f, {}).get("kind") == "jihadist"] or ["JNIM", "ISGS"]
-
-    common = sorted(set(a["seed"]) & set(b["seed"]))
-    if not common:
+    if not set(a["seed"]) & set(b["seed"]):
         raise ConfigError(f"{out}: no seed was run in both arms; a paired comparison needs pairs")
     unpaired = len(set(a["seed"]) ^ set(b["seed"]))
     rng = stream_rng(int(manifest["master_seed"]), BOOTSTRAP_STREAM)
@@ -369,6 +386,50 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
     full.insert(1, "label", [outcome_label(o, window=window_years).text for o in full["outcome"]])
     full.insert(2, "unit", [outcome_label(o, window=window_years).unit for o in full["outcome"]])
     full["within_noise"] = [within_noise(r, outcome_label(r["outcome"])) for _, r in full.iterrows()]
+    return Comparison(out, store, manifest, df, a, b, full, names, factions, state, window_text, window_years,
+                      unpaired)
+
+
+def comparison_figures(c: Comparison, fig_dir: Path, *, head: Sequence[str], fmt: str = "png") -> list[tuple[Path, str]]:
+    """Trajectories of both arms, distributions of paired differences, difference maps."""
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    merged = c.a.merge(c.b, on="seed", suffixes=("_A", "_B"))
+    diffs = pd.DataFrame({o: merged[f"{o}_B"] - merged[f"{o}_A"] for o in head[:8]})
+    panels = [("civilian_deaths", "civilians killed per year"), ("combatant_deaths", "combatants killed per year"),
+              ("mi_events", "events involving militant Islamist groups per year"),
+              ("displaced", "people displaced at year end")]
+    panels += [(f"control_share_{f}", outcome_label(f"control_share_{f}_2000").text.removesuffix(" at the end of 2000")
+                + " (share of cells)") for f in c.factions]
+    words = {o: outcome_label(o, window=c.window_years).text for o in diffs}
+    figs = [(plot_trajectories(c.a, c.b, panels, fig_dir / f"trajectories.{fmt}", names=c.names),
+             "Both arms year by year: median and 5-95% range over the runs"),
+            (plot_differences(diffs, c.full, fig_dir / f"differences.{fmt}", labels=words),
+             "Paired differences B - A: grey bars are the pairs, red the mean and its 95% interval")]
+    keys = merged[["run_key_A", "run_key_B"]].to_numpy()
+    map_path = plot_difference_maps(c.store, keys[:, 0], keys[:, 1], fig_dir / f"map_difference.{fmt}")
+    if map_path is not None:
+        figs.append((map_path, "Where the difference falls: mean per-cell difference B - A (red: more in B)"))
+    return figs
+
+
+def plot_comparison(out: str | Path, fig_dir: str | Path | None = None, *,
+                    formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """``sahel-sim plot`` on a comparison folder: its figures in each format (default OUT/figures)."""
+    c = load_comparison(out, n_boot=500)
+    fig_dir = Path(fig_dir) if fig_dir is not None else c.out / "figures"
+    head = headline_outcomes(c.df, [*c.factions, "uncontrolled"])
+    head = [h for h in head if h in c.full["outcome"].tolist()]
+    return [p for fmt in formats for p, _ in comparison_figures(c, fig_dir, head=head, fmt=fmt)]
+
+
+def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (), n_boot: int = 2000,
+                         conf: float = 0.95, validation: str | Path | None = DEFAULT_VALIDATION) -> Path:
+    """Analyse a finished (or partly finished) comparison folder; write report.md and report.html."""
+    c = load_comparison(out, n_boot=n_boot, conf=conf)
+    out, manifest, full, names = c.out, c.manifest, c.full, c.names
+    spec = manifest.get("spec", {})
+    scen_a = manifest.get("scenario", {})
+    window_text, window_years, unpaired, state = c.window_text, c.window_years, c.unpaired, c.state
     full.to_csv(out / "differences.csv", index=False)
     full.to_parquet(out / "differences.parquet", index=False)
 
@@ -380,27 +441,14 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
         close = difflib.get_close_matches(unknown[0], full["outcome"].tolist(), n=1)
         raise ConfigError(f"--outcome {unknown[0]}: not an outcome of these runs"
                           + (f"; did you mean {close[0]!r}?" if close else "; see differences.csv for all names"))
-    head = list(dict.fromkeys(headline_outcomes(df, [*factions, "uncontrolled"]) + extra))
+    head = list(dict.fromkeys(headline_outcomes(c.df, [*c.factions, "uncontrolled"]) + extra))
     head = [h for h in head if h in full["outcome"].tolist()]
     tab = full.set_index("outcome").loc[head]
-    n = int(full["n_pairs"].iloc[0]) if len(full) else len(common)
-
-    merged = a.merge(b, on="seed", suffixes=("_A", "_B"))
-    diffs = pd.DataFrame({o: merged[f"{o}_B"] - merged[f"{o}_A"] for o in head[:8]})
+    n = int(full["n_pairs"].iloc[0])
+    merged = c.a.merge(c.b, on="seed", suffixes=("_A", "_B"))
+    diffs = pd.DataFrame({o: merged[f"{o}_B"] - merged[f"{o}_A"] for o in head})
     labels = {o: outcome_label(o, window=window_years) for o in full["outcome"]}
-    panels = [("civilian_deaths", "civilians killed per year"), ("combatant_deaths", "combatants killed per year"),
-              ("mi_events", "events involving militant Islamist groups per year"),
-              ("displaced", "people displaced at year end")]
-    panels += [(f"control_share_{f}", outcome_label(f"control_share_{f}_2000").text.removesuffix(" at the end of 2000")
-                + " (share of cells)") for f in factions]
-    figs = [(plot_trajectories(a, b, panels, out / "trajectories.png", names=names),
-             "Both arms year by year: median and 5-95% range over the runs"),
-            (plot_differences(diffs, full, out / "differences.png", labels={o: labels[o].text for o in diffs}),
-             "Paired differences B - A: grey bars are the pairs, red the mean and its 95% interval")]
-    keys = merged[["run_key_A", "run_key_B"]].to_numpy()
-    map_path = plot_difference_maps(store, keys[:, 0], keys[:, 1], out / "map_difference.png")
-    if map_path is not None:
-        figs.append((map_path, "Where the difference falls: mean per-cell difference B - A (red: more in B)"))
+    figs = comparison_figures(c, out, head=head)
 
     # ---------------------------------------------------------------- words
     divergence = _divergence(manifest)
@@ -467,7 +515,7 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
     rows = []
     for o, r in tab.iterrows():
         lab = labels[o]
-        d = diffs[o].to_numpy(dtype=float) if o in diffs else (merged[f"{o}_B"] - merged[f"{o}_A"]).to_numpy(float)
+        d = diffs[o].to_numpy(dtype=float)
         p5, p95 = (np.quantile(d, [0.05, 0.95]) if len(d) else (np.nan, np.nan))
         flag = "identical in every pair" if np.all(d == 0) else ("within noise" if noise[o] else "")
         miss = misses_touching(o, misses or [])
