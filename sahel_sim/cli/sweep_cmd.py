@@ -237,4 +237,8 @@ def main_sensitivity(args: argparse.Namespace) -> int:
     paths = analyse_sensitivity(problem, plan, out, source=str(args.problem))
     for p in paths:
         print(p)
+    warnings = out / "warnings.txt"
+    if warnings.exists():
+        for line in warnings.read_text(encoding="utf-8").splitlines():
+            print(f"warning: {line}", file=sys.stderr)
     return 1 if report.failed else 0
