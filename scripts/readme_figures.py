@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
     names = (manifest["scenario"]["name"], manifest["spec"]["scenario_b"]["name"])
-    shot = screenshot(args.out / "report.html", args.image, width=1200, height=1500)
+    shot = screenshot(args.out / "report.html", args.image, width=1400, height=1500)
     if not shot:
         shutil.copyfile(args.out / "trajectories.png", args.image)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

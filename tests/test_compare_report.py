@@ -3,7 +3,6 @@ fixes of issue 13 (plot on a comparison folder, sensitivity warnings, validate -
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,7 +23,11 @@ from sahel_sim.experiments.report import (
     read_known_misses,
 )
 from sahel_sim.experiments.seeds import posterior_rows
-from sahel_sim.experiments.sensitivity import MIN_SOBOL_SAMPLES, SensitivitySpec, reliability_warnings
+from sahel_sim.experiments.sensitivity import (
+    MIN_SOBOL_SAMPLES,
+    SensitivitySpec,
+    reliability_warnings,
+)
 from sahel_sim.outcomes import outcome_label
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +52,7 @@ def short_arms(tmp: Path) -> tuple[Path, Path]:
 
 # --------------------------------------------------------------------------- comparable arms
 def test_arms_with_different_windows_are_refused_with_exit_2(tmp_path):
-    with pytest.raises(ConfigError, match="different windows.*start_date: 2019-01-07 in A, 2012-"):
+    with pytest.raises(ConfigError, match=r"different windows.*start_date: 2019-01-07 in A, 2012-"):
         plan_compare(SCEN / "classroom.yaml", SCEN / "no_wagner.yaml", replicates=2, seed=1)
     proc = cli("compare", "scenarios/classroom.yaml", "scenarios/no_wagner.yaml", "--replicates", "2",
                "--seed", "1", "--out", str(tmp_path / "x"), "--workers", "0", "--quiet")
@@ -227,4 +229,4 @@ def test_readme_names_where_its_compare_example_comes_from():
     block = text.split("<!-- compare-example:start -->")[1].split("<!-- compare-example:end -->")[0]
     assert "scripts/readme_figures.py" in block and "commit" in block and "CPU" in block
     assert "docs/img/compare_report.png" in text and (ROOT / "docs" / "img" / "compare_report.png").exists()
-    assert dt.date.today().year >= 2024 and np.isfinite(1.0)
+    assert re.search(r"on \d{4}-\d{2}-\d{2}", block)

@@ -190,9 +190,9 @@ def within_noise(row: pd.Series, label: OutcomeLabel) -> bool:
     return False
 
 
-def _amount(x: float, label: OutcomeLabel) -> str:
+def _amount(x: float, label: OutcomeLabel, *, unit: bool = True) -> str:
     if label.kind == "share":
-        return f"{abs(x) * 100:.1f} percentage points"
+        return f"{abs(x) * 100:.1f}" + (" percentage points" if unit else "")
     if label.kind == "index":
         return f"{abs(x):.3f}"
     v = _sig(abs(x))
@@ -212,7 +212,7 @@ def headline_sentence(row: pd.Series, label: OutcomeLabel, *, noise: bool, names
     a, b = sorted((abs(lo), abs(hi)))
     what = label.text if label.kind == "count" else f"of {label.text}"
     return (f"In the model, **B ({names[1]})** gives about {_amount(d, label)} {word} {what} than "
-            f"**A ({names[0]})** (95% interval {_amount(a, label)} to {_amount(b, label)} {word}, over {n} paired "
+            f"**A ({names[0]})** (95% interval {_amount(a, label, unit=False)} to {_amount(b, label)} {word}, over {n} paired "
             "runs)" + ("; small, within noise." if noise else "."))
 
 
@@ -225,7 +225,7 @@ def difference_sentence(row: pd.Series, label: OutcomeLabel, *, noise: bool) -> 
     more, fewer = ("higher", "lower") if label.kind in ("share", "index") else ("more", "fewer")
     word = more if d > 0 else fewer
     a, b = sorted((abs(lo), abs(hi)))
-    text = (f"{label.text}: about {_amount(d, label)} {word} in B (95% interval {_amount(a, label)} to "
+    text = (f"{label.text}: about {_amount(d, label)} {word} in B (95% interval {_amount(a, label, unit=False)} to "
             f"{_amount(b, label)} {word})")
     return text + ("; small, within noise" if noise else "")
 
