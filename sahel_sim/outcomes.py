@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,6 +85,90 @@ def outcome_direction(name: str, *, state_factions: Iterable[str] = ("FAMa",),
         if name == prefix or name.startswith(prefix + "_"):
             return direction
     return 0
+
+
+# --------------------------------------------------------------------------- labels
+@dataclass(frozen=True)
+class OutcomeLabel:
+    """An outcome in words, for reports: ``text`` (with its time), ``unit``, and ``kind``.
+
+    ``kind`` says how to show values: ``"count"`` (whole numbers, percent change allowed on a
+    large enough base), ``"share"`` (a 0-1 share shown in percent, differences in percentage
+    points), ``"index"`` (a 0-1 index, differences as they are) or ``"other"``.
+    """
+
+    text: str
+    unit: str
+    kind: str = "count"
+
+
+# Actor ids in words (scenario ids elsewhere are kept as they are).
+ACTOR_WORDS: dict[str, str] = {
+    "FAMa": "the Malian army (FAMa)", "JNIM": "JNIM", "KatibaMacina": "the Katiba Macina",
+    "ISGS": "IS Sahel", "CMA": "the CMA (northern separatists)", "Militia": "self-defence militias",
+    "MINUSMA": "MINUSMA", "Wagner": "Wagner", "Barkhane": "Barkhane", "uncontrolled": "no one",
+}
+
+# The one table of outcome names in words: (name prefix, words, unit, kind); first hit wins, so
+# longer prefixes come first. ``{actor}`` is filled from the name (``control_share_<ACTOR>_...``).
+OUTCOME_WORDS: tuple[tuple[str, str, str, str], ...] = (
+    ("civilian_targeting_fatalities", "people killed in events targeting civilians", "deaths", "count"),
+    ("civilian_deaths", "civilians killed", "deaths", "count"),
+    ("combatant_deaths", "combatants killed", "deaths", "count"),
+    ("fatalities", "people killed (all reported fatalities)", "deaths", "count"),
+    ("events_battles", "armed clashes", "events", "count"),
+    ("events_violence_against_civilians", "attacks on civilians", "events", "count"),
+    ("events_explosions_remote_violence", "explosions and remote violence", "events", "count"),
+    ("events_strategic_developments", "strategic developments (non-violent)", "events", "count"),
+    ("events", "conflict events (all types)", "events", "count"),
+    ("mi_events", "events involving militant Islamist groups", "events", "count"),
+    ("actor_events_{actor}", "events involving {actor}", "events", "count"),
+    ("idps", "people displaced inside Mali", "people", "count"),
+    ("refugees", "refugees from Mali abroad", "people", "count"),
+    ("displaced", "people displaced (inside Mali and abroad)", "people", "count"),
+    ("control_share_{actor}", "territory held by {actor}", "% of grid cells", "share"),
+    ("strength_{actor}", "fighters (troops) of {actor}", "fighters", "count"),
+    ("grievance", "mean grievance of the population", "index 0-1", "index"),
+    ("n_weeks", "weeks simulated", "weeks", "other"),
+)
+
+_TIME = re.compile(r"^(?P<stem>.+?)_(?:(?P<year>\d{4})|(?P<whole>total|per_year|peak))$")
+
+
+def _time_words(stem: str, year: str | None, whole: str | None, *, stock: bool, window: str | None) -> str:
+    if year:
+        return f"at the end of {year}" if stock else f"in {year}"
+    if whole == "per_year":
+        return "per year"
+    if whole == "peak":
+        return "at the peak"
+    if whole == "total":
+        return f"over {window}" if window else "over the whole run"
+    return ""
+
+
+def outcome_label(name: str, *, window: str | None = None) -> OutcomeLabel:
+    """``civilian_deaths_2024`` -> "civilians killed in 2024" (deaths), from :data:`OUTCOME_WORDS`.
+
+    ``window`` (e.g. ``"2019-2024"``) words the ``_total`` outcomes. An unknown name is
+    returned as it is, so a new outcome never breaks a report.
+    """
+    m = _TIME.match(name)
+    stem, year, whole = (m.group("stem"), m.group("year"), m.group("whole")) if m else (name, None, None)
+    for prefix, words, unit, kind in OUTCOME_WORDS:
+        actor = None
+        if "{actor}" in prefix:
+            head = prefix.replace("_{actor}", "_")
+            if not stem.startswith(head) or stem == head:
+                continue
+            actor = stem.removeprefix(head)
+        elif stem != prefix:
+            continue
+        text = words.format(actor=ACTOR_WORDS.get(actor, actor)) if actor is not None else words
+        stock = kind in ("share", "index") or prefix.startswith(("idps", "refugees", "displaced", "strength"))
+        when = _time_words(stem, year, whole, stock=stock, window=window)
+        return OutcomeLabel(f"{text} {when}".strip(), unit, kind)
+    return OutcomeLabel(name, "", "other")
 
 
 # --------------------------------------------------------------------------- events

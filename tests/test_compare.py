@@ -70,11 +70,11 @@ def test_compare_cli_writes_a_report_and_resumes(tmp_path):
            "--out", str(out), "--workers", "2", "--quiet", "--bootstrap", "500"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    for name in ("report.md", "trajectories.png", "differences.png", "map_difference.png", "differences.csv",
-                 "outcomes.parquet", "manifest.json"):
+    for name in ("report.md", "report.html", "trajectories.png", "differences.png", "map_difference.png",
+                 "differences.csv", "outcomes.parquet", "manifest.json"):
         assert (out / name).stat().st_size > 0, name
     report = (out / "report.md").read_text()
-    assert "| `civilian_deaths_2019` |" in report and "P(B worse)" in report and "![" in report
+    assert "| civilians killed in 2019 | deaths |" in report and "B worse in" in report and "![" in report
     table = pd.read_csv(out / "differences.csv")
     assert (table["n_pairs"] == 3).all()
     df = pd.read_parquet(out / "outcomes.parquet")

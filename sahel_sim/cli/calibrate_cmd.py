@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "validate",
         help="compare a scenario (and/or a real ACLED export) with the calibration targets",
         description="Run SCENARIO over many seeds and report, per target of calibration/targets.yaml, the "
-        "documented value and tolerance against the simulated median and 90%% interval (table and figure). "
+        "documented value and tolerance against the simulated median and 90% interval (table and figure). "
         "With --events, compute the same statistics on a real ACLED export and show them beside the simulation.",
     )
     v.add_argument("scenario", type=Path, nargs="?", default=DEFAULT_SCENARIO,

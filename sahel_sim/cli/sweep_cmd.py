@@ -46,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare", help="paired counterfactual comparison of two scenarios on the same seeds",
         description="Run scenarios A and B on the same N seeds and report paired differences B - A per "
         "outcome with bootstrap confidence intervals and the probability that B is worse than A, as "
-        "OUT/report.md with PNG figures (trajectories, distributions of differences, maps) and "
-        "OUT/differences.csv. Resumable like sweep. " + EXECUTOR_HELP,
+        "OUT/report.md and a self-contained OUT/report.html (headline, window, divergence date, what the "
+        "intervals cover, the model's known misses, figures) and OUT/differences.csv. Both arms must cover "
+        "the same window from the same starting state (exit status 2 otherwise). Resumable like sweep. "
+        + EXECUTOR_HELP,
         epilog="Default OUT: results/compare/<A name>-vs-<B name>/. Example: sahel-sim compare "
         "scenarios/historical.yaml scenarios/minusma_stays.yaml --replicates 30 --seed 1")
     p.add_argument("a", type=Path, help="scenario A (e.g. the historical withdrawal)")
@@ -60,6 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", action="append", metavar="NAME",
                    help="add an outcome column to the report's table (repeatable)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--posterior", type=Path, default=None, metavar="PARQUET",
+                   help="draw each pair's parameters from a calibration posterior (e.g. "
+                        "calibration/posterior.parquet), so the intervals cover parameter uncertainty too")
+    p.add_argument("--validation", type=Path, default=Path("calibration/validation.md"), metavar="MD",
+                   help="validation report whose misses the report lists (default: %(default)s)")
     _add_executor_args(p)
     p.set_defaults(func=main_compare)
 
@@ -191,7 +198,8 @@ def main_compare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--replicates: expected at least 2 paired runs, got {args.replicates}")
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {args.seed}")
-    plan = plan_compare(args.a, args.b, replicates=args.replicates, seed=0, overrides=args.set or ())
+    plan = plan_compare(args.a, args.b, replicates=args.replicates, seed=0, overrides=args.set or (),
+                        posterior=args.posterior)
     out = args.out or Path("results") / "compare" / f"{plan.points[0].scenario.name}-vs-{plan.points[1].scenario.name}"
     seed = args.seed
     if seed is None:
@@ -202,12 +210,17 @@ def main_compare(args: argparse.Namespace) -> int:
             print(f"seed: {seed} (drawn; pass --seed {seed} to repeat this comparison)")
         else:
             print(f"seed: {seed} (from {out}/manifest.json)")
-    plan = plan_compare(args.a, args.b, replicates=args.replicates, seed=seed, overrides=args.set or ())
+    if args.posterior is not None:
+        plan = plan_compare(args.a, args.b, replicates=args.replicates, seed=seed, overrides=args.set or (),
+                            posterior=args.posterior)
+    else:
+        plan = plan_compare(args.a, args.b, replicates=args.replicates, seed=seed, overrides=args.set or ())
     report = _run(plan, out, args, f"compare {plan.name}")
     if report.finished < 2:
         raise ConfigError(f"{out}: fewer than two paired runs finished; nothing to compare")
-    path = write_compare_report(out, extra_outcomes=args.outcome or (), n_boot=args.bootstrap)
-    print(f"report: {path}")
+    path = write_compare_report(out, extra_outcomes=args.outcome or (), n_boot=args.bootstrap,
+                                validation=args.validation)
+    print(f"report: {path} and {path.with_suffix('.html')}")
     return 1 if report.failed else 0
 
 
@@ -224,4 +237,8 @@ def main_sensitivity(args: argparse.Namespace) -> int:
     paths = analyse_sensitivity(problem, plan, out, source=str(args.problem))
     for p in paths:
         print(p)
+    warnings = out / "warnings.txt"
+    if warnings.exists():
+        for line in warnings.read_text(encoding="utf-8").splitlines():
+            print(f"warning: {line}", file=sys.stderr)
     return 1 if report.failed else 0

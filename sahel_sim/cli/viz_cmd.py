@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plot", help="write the standard figures of a run or comparison folder (PNG and SVG)",
         description="Write trajectories, control maps over time, every map layer at the end, the event "
         "mix by year and a summary, as PNG and SVG, from a results folder written by `sahel-sim run` "
-        "(or, for a comparison folder, its runs overlaid).")
+        "(or, for a folder written by `sahel-sim compare`, both arms' trajectories, the paired differences and "
+        "the map of where they fall).")
     p.add_argument("results", type=Path, help="results folder (a run, or a folder holding several runs)")
     p.add_argument("--out", type=Path, default=None, help="figures folder (default: RESULTS/figures)")
     p.add_argument("--format", action="append", choices=("png", "svg", "pdf"), default=None,
@@ -101,11 +102,25 @@ def main_viz(args: argparse.Namespace) -> int:
         return 0
 
 
-def main_plot(args: argparse.Namespace) -> int:
-    from sahel_sim.viz.figures import plot_results
+def _is_comparison(folder: Path) -> bool:
+    import json
 
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind") == "compare"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def main_plot(args: argparse.Namespace) -> int:
     formats = tuple(dict.fromkeys(args.format or ("png", "svg")))
-    paths = plot_results(args.results, args.out, formats=formats)
+    if _is_comparison(args.results):  # written by `sahel-sim compare`: its paired figures
+        from sahel_sim.experiments.report import plot_comparison
+
+        paths = plot_comparison(args.results, args.out, formats=formats)
+    else:
+        from sahel_sim.viz.figures import plot_results
+
+        paths = plot_results(args.results, args.out, formats=formats)
     for p in paths:
         print(p)
     return 0

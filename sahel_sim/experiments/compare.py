@@ -22,14 +22,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sahel_sim.config import ConfigError, load_scenario, scenario_to_data
-from sahel_sim.experiments.seeds import BOOTSTRAP_STREAM, replicate_seeds, stream_rng
+from sahel_sim.config import (
+    ConfigError,
+    Scenario,
+    apply_overrides,
+    load_scenario_data,
+    scenario_to_data,
+    validate_scenario,
+)
+from sahel_sim.config.loader import parse_override
+from sahel_sim.experiments.design import check_key_paths
+from sahel_sim.experiments.seeds import (
+    posterior_rows,
+    replicate_seeds,
+)
 from sahel_sim.experiments.store import RunStore
 from sahel_sim.experiments.sweep import Plan, Point
 from sahel_sim.outcomes import outcome_direction
@@ -37,19 +52,224 @@ from sahel_sim.outcomes import outcome_direction
 ARM_COLUMN = "arm"
 
 
+# --------------------------------------------------------------------------- arms
+# Key paths that only document a scenario (names, sources, notes) or choose its outputs: a
+# difference there is no difference between the worlds the two arms simulate.
+_DOC_LEAVES = frozenset({"name", "description", "source", "note", "acled_names"})
+# Leaves that set the world a run starts from (initial forces, where they are, population, the
+# starting balance of control): arms that differ there are not a counterfactual of one history.
+_START_LEAVES = frozenset({"strength", "regions", "bases", "national_total"})
+_START_WORD = re.compile(r"(^|_)start($|_)")
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """When and why two comparable arms part: ``date`` is the first day they can differ."""
+
+    date: dt.date
+    reasons: tuple[str, ...]
+    differing_keys: tuple[str, ...]
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted key paths of the leaves; interventions stay whole (one dated event each)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict) and prefix != "interventions.":
+        for k, v in data.items():
+            out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _ignored(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    return key.startswith("outputs.") or leaf in _DOC_LEAVES or leaf.endswith("_source") or ".acled_names." in key
+
+
+def _is_start_state(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    if key.startswith(("actors.", "population.")) and leaf in _START_LEAVES:
+        return True
+    return bool(_START_WORD.search(leaf)) and not leaf.endswith("date")
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _strip_docs(iv: Any) -> Any:
+    return {k: v for k, v in iv.items() if k not in _DOC_LEAVES} if isinstance(iv, dict) else iv
+
+
+def _intervention_words(iid: str, iv: dict[str, Any]) -> str:
+    what = " ".join(str(x) for x in (iv.get("type", ""), iv.get("actor", "")) if x)
+    return f"`{iid}` ({what}, {iv.get('date')})" if what else f"`{iid}`"
+
+
+def compare_arms(a: Scenario | dict[str, Any], b: Scenario | dict[str, Any], *,
+                 names: tuple[str, str] = ("A", "B")) -> Divergence:
+    """Check that two arms are a counterfactual of one history and find where they part.
+
+    Refused (:class:`ConfigError`): different windows (``start_date``/``end_date``) or start
+    states (initial strengths, deployments' regions and bases, population, the starting
+    balance of control or legitimacy). Otherwise the divergence date is the earliest date of
+    an intervention present in only one arm or different between them, or of a dated
+    parameter (e.g. ``mechanisms.rivalry.start_date``) that differs; any other differing
+    parameter acts from the start date.
+    """
+    da = scenario_to_data(a) if isinstance(a, Scenario) else dict(a)
+    db = scenario_to_data(b) if isinstance(b, Scenario) else dict(b)
+    fa, fb = _flatten(da), _flatten(db)
+    window = [(k, fa.get(k), fb.get(k)) for k in ("start_date", "end_date") if str(fa.get(k)) != str(fb.get(k))]
+    if window:
+        raise ConfigError(
+            f"{names[0]} and {names[1]} cover different windows ("
+            + "; ".join(f"{k}: {va} in A, {vb} in B" for k, va, vb in window)
+            + "). A paired comparison needs the same window and the same starting state: write B as "
+            f"`extends: {Path(names[0]).name}` plus the change, or cut both arms with --set start_date=... "
+            "only where they also start from the same state")
+    start = _as_date(fa["start_date"])
+    keys = sorted(k for k in set(fa) | set(fb) if not _ignored(k) and _strip_docs(fa.get(k)) != _strip_docs(fb.get(k)))
+    start_diffs = [k for k in keys if _is_start_state(k) or (k.startswith("actors.") and (k in fa) != (k in fb)
+                                                               and not k.startswith("interventions."))]
+    if start_diffs:
+        shown = "; ".join(f"{k}: {fa.get(k, 'absent')} in A, {fb.get(k, 'absent')} in B" for k in start_diffs[:4])
+        raise ConfigError(
+            f"{names[0]} and {names[1]} start from different states ({shown}"
+            + (f"; and {len(start_diffs) - 4} more" if len(start_diffs) > 4 else "")
+            + "). A paired comparison needs both arms to start from the same world: write B as "
+            f"`extends: {Path(names[0]).name}` and change only what happens after the start")
+    dates: list[dt.date] = []
+    reasons: list[str] = []
+    for k in keys:
+        if k.startswith("interventions."):
+            iid = k.removeprefix("interventions.")
+            ia, ib = fa.get(k), fb.get(k)
+            ds = [d for iv in (ia, ib) if isinstance(iv, dict) and (d := _as_date(iv.get("date"))) is not None]
+            if ia is None or ib is None:
+                which, iv = ("A", ia) if ib is None else ("B", ib)
+                reasons.append(f"intervention {_intervention_words(iid, iv)} only in {which}")
+            else:
+                reasons.append(f"intervention `{iid}` differs (A: {ia.get('date')}, B: {ib.get('date')})")
+            dates.append(min(ds) if ds else start)
+        elif (da_ := _as_date(fa.get(k))) is not None or _as_date(fb.get(k)) is not None:
+            ds = [d for d in (_as_date(fa.get(k)), _as_date(fb.get(k))) if d is not None]
+            del da_
+            reasons.append(f"`{k}`: {fa.get(k)} in A, {fb.get(k)} in B")
+            dates.append(min(ds))
+        else:
+            reasons.append(f"`{k}`: {fa.get(k, 'absent')} in A, {fb.get(k, 'absent')} in B (acts from the start)")
+            dates.append(start)
+    if not keys:
+        return Divergence(start, ("the two arms are the same scenario: every difference is noise",), ())
+    first = max(min(dates), start)
+    order = sorted(range(len(keys)), key=lambda i: dates[i])
+    return Divergence(first, tuple(reasons[i] for i in order), tuple(keys[i] for i in order))
+
+
+# --------------------------------------------------------------------------- posterior
+POSTERIOR_WEIGHT = "weight"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A weighted sample of parameter vectors (rows), as ``sahel-sim calibrate`` writes it."""
+
+    path: Path
+    keys: tuple[str, ...]
+    values: np.ndarray  # rows x keys
+    weights: np.ndarray
+    labels: tuple[str, ...]
+
+
+def read_posterior(path: str | Path) -> Posterior:
+    """Parameter columns are the dotted key paths; ``weight`` the weights; ``stat:*`` are ignored."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"--posterior {path}: file not found (calibration/posterior.parquet is written by "
+                          "`sahel-sim calibrate`)")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # any unreadable file is the same user error
+        raise ConfigError(f"--posterior {path}: not a readable Parquet file ({type(exc).__name__})") from None
+    keys = tuple(c for c in df.columns if "." in c and not c.startswith("stat:"))
+    if not keys:
+        raise ConfigError(f"--posterior {path}: no parameter columns (expected dotted key paths such as "
+                          "mechanisms.combat.strike_rate_per_week)")
+    if df.empty:
+        raise ConfigError(f"--posterior {path}: no rows")
+    weights = (df[POSTERIOR_WEIGHT].to_numpy(dtype=np.float64) if POSTERIOR_WEIGHT in df.columns
+               else np.ones(len(df)))
+    if not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
+        raise ConfigError(f"--posterior {path}: column {POSTERIOR_WEIGHT!r} must hold finite, non-negative "
+                          "weights, not all zero")
+    labels = tuple(str(x) for x in df["particle"]) if "particle" in df.columns else tuple(map(str, range(len(df))))
+    return Posterior(path, keys, df[list(keys)].to_numpy(dtype=np.float64), weights, labels)
+
+
 # --------------------------------------------------------------------------- plan
-def plan_compare(a: str | Path, b: str | Path, *, replicates: int, seed: int, overrides: Iterable[str] = ()) -> Plan:
-    """Both arms as a two-point plan on the same replicate seeds, keeping per-cell totals."""
+def plan_compare(a: str | Path, b: str | Path, *, replicates: int, seed: int, overrides: Iterable[str] = (),
+                 posterior: str | Path | None = None) -> Plan:
+    """Both arms as a two-point plan on the same replicate seeds, keeping per-cell totals.
+
+    The arms must be comparable (:func:`compare_arms`). With ``posterior``, replicate ``r``
+    draws one row of the posterior (:func:`~sahel_sim.experiments.seeds.posterior_rows`) and
+    both arms run it with the same seed; a parameter that differs between the arms, or is
+    given with ``--set``, keeps the arm's own value.
+    """
     overrides = list(overrides)
-    scenarios = [load_scenario(p, overrides) for p in (a, b)]
+    paths = (Path(a), Path(b))
+    datas = [load_scenario_data(p, overrides) for p in paths]
+    where = " (with --set)" if overrides else ""
+    scenarios = [validate_scenario(d, source=f"{p}{where}") for d, p in zip(datas, paths, strict=True)]
+    divergence = compare_arms(scenarios[0], scenarios[1], names=(str(a), str(b)))
     points = tuple(Point(i, arm, {ARM_COLUMN: arm, "scenario": sc.name}, sc)
                    for i, (arm, sc) in enumerate(zip(("A", "B"), scenarios, strict=True)))
-    spec = {"a": str(a), "b": str(b), "replicates": replicates, "set": overrides,
-            "scenario_b": scenario_to_data(scenarios[1])}
+    seeds = tuple(replicate_seeds(seed, replicates))
+    spec: dict[str, Any] = {"a": str(a), "b": str(b), "replicates": replicates, "set": overrides,
+                            "scenario_b": scenario_to_data(scenarios[1]), "posterior": None}
+    rep_values: tuple[dict[str, Any], ...] = ()
+    rep_scenarios: tuple[tuple[Scenario, ...], ...] = ()
+    if posterior is not None:
+        post = read_posterior(posterior)
+        fixed = set(divergence.differing_keys) | {parse_override(o)[0] for o in overrides}
+        keys = [k for k in post.keys if k not in fixed]
+        for arm, sc in zip(("A", "B"), scenarios, strict=True):
+            try:
+                check_key_paths(keys, scenario_to_data(sc), source=f"--posterior {post.path}", where="columns")
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (in arm {arm}); the model's parameters have changed since this posterior "
+                                  "was written: recalibrate (`sahel-sim calibrate`) or drop the column") from None
+        cols = [post.keys.index(k) for k in keys]
+        rows = posterior_rows(seed, replicates, post.weights)
+        rep_values = tuple({"posterior_row": i, **{k: float(post.values[i, j]) for k, j in zip(keys, cols,
+                                                                                                 strict=True)}}
+                           for i in rows)
+        per_arm = []
+        for d, p in zip(datas, paths, strict=True):
+            arm_scenarios = []
+            for r, i in enumerate(rows):
+                values = {k: v for k, v in rep_values[r].items() if k != "posterior_row"}
+                arm_scenarios.append(validate_scenario(
+                    apply_overrides(d, values), source=f"{p}{where} with --posterior {post.path} row {i} "
+                    f"(particle {post.labels[i]})"))
+            per_arm.append(tuple(arm_scenarios))
+        rep_scenarios = tuple(per_arm)
+        spec["posterior"] = {"path": str(post.path), "rows": len(post.labels), "parameters": keys,
+                             "kept_per_arm": sorted(set(post.keys) - set(keys))}
     return Plan(kind="compare", name=f"{scenarios[0].name}-vs-{scenarios[1].name}", points=points,
-                seeds=tuple(replicate_seeds(seed, replicates)), master_seed=seed,
-                parameters=(ARM_COLUMN, "scenario"), base=scenarios[0], keep_cells=True, spec=spec,
-                source=f"{a} vs {b}")
+                seeds=seeds, master_seed=seed, parameters=(ARM_COLUMN, "scenario"), base=scenarios[0],
+                keep_cells=True, spec=spec, source=f"{a} vs {b}", replicate_values=rep_values,
+                replicate_scenarios=rep_scenarios)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -167,24 +387,27 @@ def plot_trajectories(a: pd.DataFrame, b: pd.DataFrame, panels: Sequence[tuple[s
     for ax, (prefix, title) in zip(axes, panels, strict=False):
         years = _years(a, prefix)
         for df, name, color in ((a, names[0], "#1f77b4"), (b, names[1], "#d62728")):
-            if not years:
+            m = df[[f"{prefix}_{y}" for y in years]].to_numpy(dtype=float) if years and len(df) else np.empty((0, 0))
+            has = ~np.isnan(m).all(axis=0) if m.size else np.zeros(len(years), dtype=bool)
+            if not has.any():  # no data (e.g. an arm with no finished run): no line, no warning
                 continue
-            m = df[[f"{prefix}_{y}" for y in years]].to_numpy(dtype=float)
-            lo, med, hi = np.nanquantile(m, [0.05, 0.5, 0.95], axis=0)
-            ax.fill_between(years, lo, hi, color=color, alpha=0.2, linewidth=0)
-            ax.plot(years, med, color=color, marker="o", markersize=3, label=name)
+            xs = np.asarray(years)[has]
+            lo, med, hi = np.nanquantile(m[:, has], [0.05, 0.5, 0.95], axis=0)
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.2, linewidth=0)
+            ax.plot(xs, med, color=color, marker="o", markersize=3, label=name)
         ax.set_title(title, fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Both arms, median and 5-95% range of {len(a)} replicates", fontsize=11)
+    fig.suptitle(f"Both arms, median and 5-95% range over {len(a)} runs each", fontsize=11)
     fig.savefig(path)
     return path
 
 
-def plot_differences(merged_diffs: pd.DataFrame, table: pd.DataFrame, path: Path) -> Path:
+def plot_differences(merged_diffs: pd.DataFrame, table: pd.DataFrame, path: Path, *,
+                     labels: dict[str, str] | None = None) -> Path:
     """Histograms of paired differences B - A, with zero and the mean's confidence interval."""
     outs = list(merged_diffs.columns)
     n = len(outs)
@@ -195,12 +418,17 @@ def plot_differences(merged_diffs: pd.DataFrame, table: pd.DataFrame, path: Path
     t = table.set_index("outcome")
     for ax, o in zip(axes, outs, strict=False):
         d = merged_diffs[o].to_numpy(dtype=float)
-        ax.hist(d, bins=min(30, max(5, len(d) // 2)), color="0.6", edgecolor="white")
+        d = d[np.isfinite(d)]
+        if len(d):
+            ax.hist(d, bins=min(30, max(5, len(d) // 2)), color="0.6", edgecolor="white")
         ax.axvline(0, color="black", linewidth=1)
         ax.axvspan(t.loc[o, "diff_low"], t.loc[o, "diff_high"], color="#d62728", alpha=0.25)
         ax.axvline(t.loc[o, "diff_mean"], color="#d62728", linewidth=1.5)
         p = t.loc[o, "p_b_worse"]
-        ax.set_title(o + (f"\nP(B worse) = {p:.2f}" if np.isfinite(p) else ""), fontsize=9)
+        n = len(d)
+        worse = "" if not np.isfinite(p) else (f"\nB worse in {p * n:.3g} of {n} pairs")
+        title = (labels or {}).get(o, o)
+        ax.set_title(textwrap.fill(title, 38) + worse, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -255,98 +483,8 @@ def plot_difference_maps(store: RunStore, keys_a: Sequence[str], keys_b: Sequenc
     return path
 
 
-def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (), n_boot: int = 2000,
-                         conf: float = 0.95) -> Path:
-    """Analyse a finished (or partly finished) comparison folder and write its report."""
-    out = Path(out)
-    store = RunStore(out)
-    manifest = store.read_manifest() or {}
-    if manifest.get("kind") != "compare":
-        raise ConfigError(f"{out}: not a comparison folder (manifest.json kind is {manifest.get('kind')!r})")
-    table = store.read_runs()
-    if table is None:
-        raise ConfigError(f"{out}: no finished runs to compare")
-    df = table.to_pandas()
-    a = df[df[ARM_COLUMN] == "A"].reset_index(drop=True)
-    b = df[df[ARM_COLUMN] == "B"].reset_index(drop=True)
-    names = (str(a["scenario"].iloc[0]) if len(a) else "A", str(b["scenario"].iloc[0]) if len(b) else "B")
-    outcome_cols = [c for c in df.columns if c not in ("run_key", "point", "replicate", "seed", ARM_COLUMN, "scenario")
-                    and pd.api.types.is_numeric_dtype(df[c])]
-    scen = manifest.get("scenario", {})
-    actors = scen.get("actors", {})
-    factions = sorted({c.removeprefix("control_share_").rsplit("_", 1)[0] for c in outcome_cols
-                       if c.startswith("control_share_") and re.search(r"_\d{4}$", c)})
-    factions = [f for f in factions if f != "uncontrolled"]
-    state = [f for f in factions if actors.get(f, {}).get("kind") == "state"] or ["FAMa"]
-    armed = [f for f in factions if actors.get(f, {}).get("kind") == "jihadist"] or ["JNIM", "ISGS"]
+def write_compare_report(out: str | Path, **kw: Any) -> Path:
+    """Write the comparison folder's report (see :mod:`sahel_sim.experiments.report`)."""
+    from sahel_sim.experiments.report import write_compare_report as write
 
-    rng = stream_rng(int(manifest["master_seed"]), BOOTSTRAP_STREAM)
-    full = paired_table(a, b, outcomes=outcome_cols, rng=rng, n_boot=n_boot, conf=conf,
-                        state_factions=state, armed_factions=armed)
-    full.to_csv(out / "differences.csv", index=False)
-    full.to_parquet(out / "differences.parquet", index=False)
-
-    extra = list(extra_outcomes)
-    unknown = [o for o in extra if o not in full["outcome"].tolist()]
-    if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], full["outcome"].tolist(), n=1)
-        raise ConfigError(f"--outcome {unknown[0]}: not an outcome of these runs"
-                          + (f"; did you mean {close[0]!r}?" if close else "; see differences.csv for all names"))
-    head = list(dict.fromkeys(headline_outcomes(df, [*factions, "uncontrolled"]) + extra))
-    head = [h for h in head if h in full["outcome"].tolist()]
-    tab = full.set_index("outcome").loc[head]
-
-    merged = a.merge(b, on="seed", suffixes=("_A", "_B"))
-    diffs = pd.DataFrame({o: merged[f"{o}_B"] - merged[f"{o}_A"] for o in head[:8]})
-    panels = [("civilian_deaths", "civilian deaths per year"), ("combatant_deaths", "combatant deaths per year"),
-              ("mi_events", "militant Islamist events per year"), ("displaced", "displaced people (year end)")]
-    panels += [(f"control_share_{f}", f"share of cells held by {f}") for f in factions]
-    figs = [plot_trajectories(a, b, panels, out / "trajectories.png", names=names),
-            plot_differences(diffs, full, out / "differences.png")]
-    keys = merged[["run_key_A", "run_key_B"]].to_numpy()
-    map_path = plot_difference_maps(store, keys[:, 0], keys[:, 1], out / "map_difference.png")
-    if map_path is not None:
-        figs.append(map_path)
-
-    lines = [
-        f"# Counterfactual comparison: {names[1]} (B) vs {names[0]} (A)",
-        "",
-        f"- **A**: `{manifest.get('spec', {}).get('a')}` ({names[0]})",
-        f"- **B**: `{manifest.get('spec', {}).get('b')}` ({names[1]})",
-        f"- **Pairs**: {len(merged)} replicate runs per arm on the same seeds (master seed "
-        f"{manifest.get('master_seed')}; seed of each pair in `outcomes.parquet`)",
-        f"- **Produced**: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} by sahel-sim "
-        f"(git {manifest.get('git_commit', 'unknown')}); command: `{manifest.get('command') or ''}`",
-        "",
-        "Each pair of runs shares its seed, so the difference B - A of a pair shows the effect of what "
-        "differs between the scenarios, not luck of the draw. The interval is a 95% percentile bootstrap "
-        f"interval of the mean difference ({n_boot} resamples of the pairs). **P(B worse)** is the share of "
-        "pairs in which B turned out worse than A (more deaths, events, displaced people or jihadist-held "
-        "territory; less state-held territory). These are model results under the scenarios' assumptions, "
-        "not forecasts.",
-        "",
-        "| outcome | mean A | mean B | B - A | 95% CI | change | P(B worse) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for o, r in tab.iterrows():
-        p = r["p_b_worse"]
-        rel = r["diff_relative"]
-        lines.append(f"| `{o}` | {_fmt(r['mean_A'])} | {_fmt(r['mean_B'])} | {_fmt(r['diff_mean'])} | "
-                     f"[{_fmt(r['diff_low'])}, {_fmt(r['diff_high'])}] | "
-                     f"{'–' if not np.isfinite(rel) else f'{rel:+.0%}'} | {'–' if not np.isfinite(p) else f'{p:.2f}'} |")
-    lines += ["", "All outcomes: `differences.csv` (same columns, plus `p_mean_worse`, the bootstrap "
-              "probability that the mean difference is in the worse direction).", ""]
-    captions = {"trajectories.png": "Yearly trajectories of both arms (median and 5-95% range over replicates)",
-                "differences.png": "Distribution of paired differences B - A",
-                "map_difference.png": "Where the difference falls (mean per-cell difference B - A)"}
-    for f in figs:
-        lines += [f"## {captions[f.name]}", "", f"![{captions[f.name]}]({f.name})", ""]
-    lines += ["## Reproduce", "", "Rerun the command above with the same `--seed`; `manifest.json` holds both "
-              "resolved scenarios' digests, the seeds, package versions and the git commit.", ""]
-    path = out / "report.md"
-    from sahel_sim.io.atomic import write_atomic
-
-    write_atomic(path, "\n".join(lines))
-    return path
+    return write(out, **kw)

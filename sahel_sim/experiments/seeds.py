@@ -7,7 +7,8 @@ a sweep keeps the seeds of the ones already run.
 
 Streams are separated by the first entry of the ``spawn_key`` (STYLE.md 3.3-3.4):
 ``(0, r)`` replicate seeds, ``(1,)`` the design sampler, ``(2,)`` bootstrap resampling,
-``(3,)`` SALib's sampler and analysis.
+``(3,)`` SALib's sampler and analysis, ``(4, r)`` replicate ``r``'s draw from a calibration
+posterior (both arms of a comparison share it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ REPLICATE_STREAM = 0
 DESIGN_STREAM = 1
 BOOTSTRAP_STREAM = 2
 SENSITIVITY_STREAM = 3
+POSTERIOR_STREAM = 4
 
 
 def _check(master_seed: int) -> int:
@@ -49,3 +51,18 @@ def stream_rng(master_seed: int, stream: int) -> np.random.Generator:
 def stream_int(master_seed: int, stream: int) -> int:
     """A 32-bit integer seed for libraries that want one (SALib)."""
     return int(stream_seed(master_seed, stream).generate_state(1, dtype=np.uint32)[0])
+
+
+def posterior_rows(master_seed: int, n: int, weights: np.ndarray) -> list[int]:
+    """Row of a weighted posterior sample drawn for replicates ``0 .. n-1``.
+
+    Replicate ``r`` draws from its own stream ``(4, r)``, so its row depends only on the master
+    seed, ``r`` and the weights: adding replicates keeps the draws of the ones already run.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1 or len(w) == 0 or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("posterior weights must be finite, non-negative and not all zero")
+    p = w / w.sum()
+    seed = _check(master_seed)
+    return [int(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POSTERIOR_STREAM, r)))
+                .choice(len(p), p=p)) for r in range(int(n))]

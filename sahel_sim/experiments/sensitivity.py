@@ -147,7 +147,50 @@ def analyse(spec: SensitivitySpec, x: np.ndarray, y: np.ndarray, outcomes: list[
     return pd.DataFrame(rows)
 
 
-def plot_indices(table: pd.DataFrame, spec: SensitivitySpec, path: Path) -> Path:
+MIN_SOBOL_SAMPLES = 512
+"""Base samples N below which Sobol' indices are flagged as unreliable. Saltelli et al. (2010,
+Comput. Phys. Commun. 181:259) use N of several hundred to thousands; SALib's examples 1024.
+Below this, estimates outside [0, 1] and confidence intervals wider than the indices are common."""
+
+MIN_MORRIS_TRAJECTORIES = 10
+"""Morris trajectories below which mu* is flagged (Campolongo et al. 2007 use 10 to 20)."""
+
+WARNINGS_FILE = "warnings.txt"
+
+
+def runs_needed(spec: SensitivitySpec, samples: int) -> int:
+    d = len(spec.parameters)
+    per = (2 * d + 2 if spec.second_order else d + 2) if spec.method == "sobol" else d + 1
+    return samples * per * spec.replicates
+
+
+def reliability_warnings(spec: SensitivitySpec, indices: pd.DataFrame) -> list[str]:
+    """Plain-words warnings when the sample is too small for the indices to mean anything."""
+    out: list[str] = []
+    n_runs = runs_needed(spec, spec.samples)
+    if spec.method == "sobol":
+        if spec.samples < MIN_SOBOL_SAMPLES:
+            out.append(f"Sobol' indices from {spec.samples} base samples ({n_runs} runs) are not reliable; use "
+                       f"samples: {MIN_SOBOL_SAMPLES} or more ({runs_needed(spec, MIN_SOBOL_SAMPLES):,} runs with "
+                       f"{spec.replicates} replicate(s)), or method: morris for a cheaper screening.")
+        s = indices[indices["index"].isin(["S1", "ST"])]
+        bad = s[(s["value"] < -0.05) | (s["value"] > 1.05)]
+        if len(bad):
+            ex = ", ".join(f"{r['index']} = {r['value']:.2f} ({r['parameter'].rsplit('.', 1)[-1]} on {r['outcome']})"
+                           for _, r in bad.head(3).iterrows())
+            out.append(f"{len(bad)} indices lie outside [0, 1], where Sobol' indices must be (e.g. {ex}): "
+                       "they are estimation noise, not effects.")
+        wide = s[s["conf"] > 0.25]
+        if len(wide):
+            out.append(f"{len(wide)} of {len(s)} indices have 95% intervals wider than +-0.25 (up to "
+                       f"+-{s['conf'].max():.2f}): too uncertain to rank the parameters.")
+    elif spec.samples < MIN_MORRIS_TRAJECTORIES:
+        out.append(f"Morris screening from {spec.samples} trajectories ({n_runs} runs) is not reliable; use "
+                   f"samples: {MIN_MORRIS_TRAJECTORIES} or more ({runs_needed(spec, MIN_MORRIS_TRAJECTORIES):,} runs).")
+    return out
+
+
+def plot_indices(table: pd.DataFrame, spec: SensitivitySpec, path: Path, *, warnings: list[str] | None = None) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -174,8 +217,10 @@ def plot_indices(table: pd.DataFrame, spec: SensitivitySpec, path: Path) -> Path
     for ax in axes[len(outcomes):]:
         ax.set_visible(False)
     what = "Sobol' indices (S1 first order, ST total)" if spec.method == "sobol" else "Morris mu* (mean |elementary effect|)"
-    fig.suptitle(f"{spec.name}: {what}, {int(spec.conf_level * 100)}% CI; {spec.replicates} replicate(s) averaged",
-                 fontsize=11)
+    title = f"{spec.name}: {what}, {int(spec.conf_level * 100)}% CI; {spec.replicates} replicate(s) averaged"
+    if warnings:
+        title += "\nWARNING: sample too small, indices not reliable (see warnings.txt)"
+    fig.suptitle(title, fontsize=11, color="#b2182b" if warnings else "black")
     fig.savefig(path)
     return path
 
@@ -204,5 +249,13 @@ def analyse_sensitivity(spec: SensitivitySpec, plan: Plan, out: str | Path, *, s
     write_atomic(csv, indices.to_csv(index=False))
     pq_path = out / "indices.parquet"
     indices.to_parquet(pq_path, index=False)
-    png = plot_indices(indices, spec, out / "sensitivity.png")
-    return [csv, pq_path, png]
+    warnings = reliability_warnings(spec, indices)
+    png = plot_indices(indices, spec, out / "sensitivity.png", warnings=warnings)
+    paths = [csv, pq_path, png]
+    wpath = out / WARNINGS_FILE
+    if warnings:
+        write_atomic(wpath, "\n".join(warnings) + "\n")
+        paths.append(wpath)
+    elif wpath.exists():
+        wpath.unlink()
+    return paths

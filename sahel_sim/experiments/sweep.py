@@ -89,21 +89,37 @@ class Plan:
     keep_cells: bool = False
     spec: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # Replicates that differ in parameters as well as in seed (a comparison drawing from the
+    # calibration posterior): replicate r's values, the same at every point, written as columns
+    # of each run's row, and its validated scenario at each point, [point][replicate].
+    replicate_values: tuple[dict[str, Any], ...] = ()
+    replicate_scenarios: tuple[tuple[Scenario, ...], ...] = ()
 
     @property
     def n_runs(self) -> int:
         return len(self.points) * len(self.seeds)
 
+    def scenario_of(self, point: int, replicate: int) -> Scenario:
+        if self.replicate_scenarios:
+            return self.replicate_scenarios[point][replicate]
+        return self.points[point].scenario
+
     def tasks(self) -> Iterator[RunTask]:
         """Replicate-major order, so a partial sweep covers every point evenly."""
         for r, seed in enumerate(self.seeds):
             for p in self.points:
-                yield RunTask(run_key(p.index, r), p.index, r, seed, p.scenario, self.keep_events, self.keep_cells)
+                yield RunTask(run_key(p.index, r), p.index, r, seed, self.scenario_of(p.index, r),
+                              self.keep_events, self.keep_cells)
+
+    def replicate_parameters(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for v in self.replicate_values for k in v))
 
     def column_types(self) -> dict[str, pa.DataType]:
         types = {"run_key": pa.string(), "point": pa.int32(), "replicate": pa.int32(), "seed": pa.int64()}
         for k in self.parameters:
             types[k] = column_type([p.values.get(k) for p in self.points])
+        for k in self.replicate_parameters():
+            types[k] = column_type([v.get(k) for v in self.replicate_values])
         return types
 
     def design_table(self) -> pa.Table:
@@ -122,6 +138,8 @@ class Plan:
             "n_points": len(self.points), "n_runs": self.n_runs, "parameters": list(self.parameters),
             "points": [{"point": p.index, "label": p.label, "values": p.values,
                         "scenario_digest": scenario_digest(p.scenario)} for p in self.points],
+            "replicate_parameters": list(self.replicate_parameters()),
+            "replicate_values": [dict(v) for v in self.replicate_values],
         }
 
 
@@ -278,6 +296,12 @@ def _check_resume(store: RunStore, plan: Plan) -> None:
             if p.index in digests and digests[p.index] != scenario_digest(p.scenario):
                 problem = f"design point {p.index} ({p.label}) differs from the one run there"
                 break
+        old_values = old.get("replicate_values") or []
+        new_values = json.loads(json.dumps([dict(v) for v in plan.replicate_values], default=str))
+        if problem is None and any(o != n for o, n in zip(old_values, new_values, strict=False)):
+            problem = "its replicates drew other parameter values"
+        elif problem is None and bool(old_values) != bool(new_values) and store.finished():
+            problem = ("its runs " + ("drew" if old_values else "did not draw") + " parameters from a posterior")
     if problem:
         raise ConfigError(f"{store.root}: results of a different {plan.kind} ({problem}); "
                           "choose another --out or remove the folder")
@@ -305,6 +329,7 @@ def execute_plan(plan: Plan, out: str | Path, *, executor: Executor, progress: P
     report = PlanReport(out=Path(out), total=plan.n_runs, skipped=plan.n_runs - len(todo))
     types = plan.column_types()
     values = {p.index: p.values for p in plan.points}
+    rep_keys = plan.replicate_parameters()
     t0 = time.perf_counter()
     progress.start(total=plan.n_runs, done=report.skipped)
     status = "interrupted"
@@ -316,6 +341,9 @@ def execute_plan(plan: Plan, out: str | Path, *, executor: Executor, progress: P
                 row: dict[str, Any] = {"run_key": task.key, "point": task.point, "replicate": task.replicate,
                                        "seed": task.seed}
                 row.update({k: coerce(values[task.point].get(k), types[k]) for k in plan.parameters})
+                if rep_keys:
+                    rv = plan.replicate_values[task.replicate]
+                    row.update({k: coerce(rv.get(k), types[k]) for k in rep_keys})
                 row.update(res.outcomes)
                 store.write_run(row, types, events=res.events, cells=res.cells,
                                 metadata={"wall_time_s": f"{res.wall_time_s:.4f}", "host": res.host})

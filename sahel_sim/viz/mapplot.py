@@ -204,5 +204,6 @@ def plot_map(grid: MaliGrid, path: str | Path, **kw) -> Path:
     kw.setdefault("title", MAP_TITLE)
     draw_grid(ax, grid, **kw)
     path = Path(path)
-    fig.savefig(path, dpi=150)
+    # "tight" keeps the axis labels: the fixed aspect shrinks the axes after constrained layout
+    fig.savefig(path, dpi=150, bbox_inches="tight", pad_inches=0.15)
     return path
