@@ -32,7 +32,18 @@ from sahel_sim.outcomes import outcome_label
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
-POSTERIOR = ROOT / "calibration" / "posterior.parquet"
+KEY = "mechanisms.combat.battle_rate_per_week"
+
+
+def _posterior(tmp_path) -> Path:
+    """A small posterior in the layout `sahel-sim calibrate` writes (particles, weights,
+    parameter columns by key path, stat: columns)."""
+    post = pd.DataFrame({"particle": [f"g1c{i}" for i in range(4)], "weight": [0.4, 0.3, 0.2, 0.1],
+                         "distance": [1.0, 1.1, 1.2, 1.3], KEY: [0.06, 0.08, 0.1, 0.12],
+                         "actors.JNIM.aggression": [0.8, 1.0, 1.1, 1.3], "stat:mi_events_2023": [900.0] * 4})
+    path = tmp_path / "posterior.parquet"
+    post.to_parquet(path)
+    return path
 
 
 def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -164,20 +175,21 @@ def test_plot_on_a_comparison_folder(comparison, tmp_path):
 
 
 # --------------------------------------------------------------------------- posterior
-def _seed_with_distinct_draws() -> int:
-    w = pd.read_parquet(POSTERIOR, columns=["weight"])["weight"].to_numpy()
+def _seed_with_distinct_draws(posterior) -> int:
+    w = pd.read_parquet(posterior, columns=["weight"])["weight"].to_numpy()
     return next(s for s in range(100) if len(set(posterior_rows(s, 2, w))) == 2)
 
 
 def test_posterior_draws_parameters_shared_within_a_pair(tmp_path):
     a, b = short_arms(tmp_path)
-    seed = _seed_with_distinct_draws()
+    POSTERIOR = _posterior(tmp_path)
+    seed = _seed_with_distinct_draws(POSTERIOR)
     out = tmp_path / "post"
     proc = cli("compare", str(a), str(b), "--replicates", "2", "--seed", str(seed), "--out", str(out),
                "--workers", "1", "--quiet", "--bootstrap", "200", "--posterior", str(POSTERIOR))
     assert proc.returncode == 0, proc.stderr
     df = pd.read_parquet(out / "outcomes.parquet")
-    key = "mechanisms.combat.strike_rate_per_week"
+    key = KEY
     assert key in df.columns and "posterior_row" in df.columns
     per_pair = df.groupby("seed")[key].nunique()
     assert (per_pair == 1).all()  # both arms of a pair share the draw
@@ -187,16 +199,15 @@ def test_posterior_draws_parameters_shared_within_a_pair(tmp_path):
         assert r[key] == post.loc[int(r["posterior_row"]), key]
     md = (out / "report.md").read_text()
     assert "parameter uncertainty and simulation noise" in md
-    assert "mechanisms.combat.strike_rate_per_week" not in json.dumps(
+    assert KEY not in json.dumps(
         pd.read_csv(out / "differences.csv")["outcome"].tolist())  # parameters are not outcomes
 
 
 def test_posterior_column_that_no_longer_exists_is_named(tmp_path):
-    post = pd.read_parquet(POSTERIOR).rename(columns={"mechanisms.combat.strike_rate_per_week":
-                                                      "mechanisms.combat.strike_rate_per_weak"})
+    post = pd.read_parquet(_posterior(tmp_path)).rename(columns={KEY: "mechanisms.combat.battle_rate_per_weak"})
     path = tmp_path / "old_posterior.parquet"
     post.to_parquet(path)
-    with pytest.raises(ConfigError, match=r"strike_rate_per_weak.*did you mean.*strike_rate_per_week.*recalibrate"):
+    with pytest.raises(ConfigError, match=r"battle_rate_per_weak.*did you mean.*battle_rate_per_week.*recalibrate"):
         plan_compare(SCEN / "classroom.yaml", SCEN / "classroom.yaml", replicates=2, seed=1, posterior=path)
 
 
