@@ -175,13 +175,10 @@ def validate_main(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if args.seeds < 0 or (args.seeds == 0 and args.events is None):
         raise ConfigError(f"--seeds: expected at least 1 (or 0 with --events), got {args.seeds}")
-    from sahel_sim.config.loader import parse_override, set_path
+    from sahel_sim.config.loader import describe_source
 
-    data = load_scenario_data(args.scenario)
-    for text in args.set or ():
-        key, value = parse_override(text)
-        data = set_path(data, key, value)
-    scenario = validate_scenario(data, source=str(args.scenario) + (" (with --set)" if args.set else ""))
+    data = load_scenario_data(args.scenario, args.set or ())
+    scenario = validate_scenario(data, source=describe_source(args.scenario, args.set or ()))
     acled = None
     if args.events is not None:
         actors = ActorMap.from_scenario(scenario)

@@ -56,9 +56,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sahel_sim.config import ConfigError
+from sahel_sim.config.types import MAX_TEXT_CHARS, Date, FileName
 from sahel_sim.experiments.store import RunStore, parquet_bytes
 from sahel_sim.experiments.targets import TargetSet, load_targets
 from sahel_sim.io.atomic import write_atomic
@@ -68,7 +69,7 @@ CALIBRATION_STREAM = 10  # SeedSequence spawn_key stream of the ABC sampler (see
 
 # --------------------------------------------------------------------------- config
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT_CHARS)
 
 
 class Prior(_Strict):
@@ -107,11 +108,11 @@ class ExecutorSpec(_Strict):
 class CalibrationConfig(_Strict):
     """``calibration/config.yaml`` (paths are relative to the config file)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: FileName
     scenario: str = Field(description="the scenario whose parameters are calibrated")
     targets: str = "targets.yaml"
     use_targets: list[str] | None = Field(None, description="target ids to calibrate on (default: all)")
-    holdout_after: dt.date | None = Field(None, description="out-of-sample mode: calibrate only on targets whose period ends on or before this date")
+    holdout_after: Date | None = Field(None, description="out-of-sample mode: calibrate only on targets whose period ends on or before this date")
     parameters_file: str = Field("parameters.yaml", description="the shipped parameter file rewritten with the point estimate")
     priors: dict[str, Prior] = Field(min_length=1)
     replicates: int = Field(2, ge=1, le=100)
@@ -163,7 +164,7 @@ def load_calibration(path: str | Path, *, holdout_after: dt.date | None = None, 
     """Read and check a calibration config. ``overrides`` replace top-level config keys
     (e.g. a smaller ``population`` for a quick out-of-sample check)."""
     from sahel_sim.config import load_scenario_data, validate_scenario
-    from sahel_sim.config.loader import read_yaml
+    from sahel_sim.config.loader import read_yaml, validate_model
     from sahel_sim.experiments.design import check_key_paths
 
     path = Path(path)
@@ -174,13 +175,7 @@ def load_calibration(path: str | Path, *, holdout_after: dt.date | None = None, 
         raw = {**raw, "out": out}
     if overrides:
         raw = {**raw, **overrides}
-    try:
-        config = CalibrationConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '<top level>'}: {e['msg'].removeprefix('Value error, ')}"
-                 for e in first]
-        raise ConfigError("\n".join(lines)) from None
+    config = validate_model(CalibrationConfig, raw, source=str(path), what="calibration config")
     scen_path = (path.parent / config.scenario)
     data = load_scenario_data(scen_path)
     validate_scenario(data, source=str(scen_path))

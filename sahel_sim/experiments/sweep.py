@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import time
 import traceback
@@ -150,7 +151,7 @@ def load_base(spec_path: Path, scenario_rel: str, fixed: Mapping[str, Any]) -> t
     from sahel_sim.config import load_scenario_data
 
     path = (spec_path.parent / scenario_rel) if not Path(scenario_rel).is_absolute() else Path(scenario_rel)
-    if not path.exists():
+    if not os.path.exists(path):  # os.path: False (not an error) for an impossible name
         raise ConfigError(f"{spec_path}: scenario: {scenario_rel} not found (looked at {path})")
     data = load_scenario_data(path)
     try:
