@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sahel_sim.config import ConfigError
 from sahel_sim.config.errors import cap_message
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line. Exit status: 0 done, 1 some runs failed or a file could not be
     written, 2 bad input (one short message, nothing written), 130 interrupted."""
     parser = build_parser()
+    previous = _sigterm_interrupts()
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
@@ -76,6 +79,21 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(cap_message(f"sahel-sim: error: cannot write or read{where}: {exc.strerror or exc}"), file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_interrupts() -> Any:
+    """SIGTERM (``kill``, a batch system's time limit) stops the command like Ctrl-C: workers
+    are stopped, finished runs kept, temporary files removed. Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def entry() -> None:  # pragma: no cover - console script wrapper

@@ -315,6 +315,7 @@ class Progress:
     generation_start: Callable[[str, int, int], None] = lambda label, total, done: None
     run_done: Callable[[], None] = lambda: None
     generation_end: Callable[[dict[str, Any]], None] = lambda info: None
+    note: Callable[[str], None] = lambda text: None
 
 
 @dataclass
@@ -356,11 +357,14 @@ class Sampler:
     def _check_folder(self) -> None:
         p = self.out / "calibration.json"
         fp = self.fingerprint()
-        if p.exists():
-            old = json.loads(p.read_text(encoding="utf-8"))
-            if old.get("fingerprint") != fp:
+        try:
+            old = json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+        except (OSError, ValueError):
+            old = None
+        if old is not None:
+            if not isinstance(old, dict) or old.get("fingerprint") != fp:
                 raise ConfigError(f"{self.out}: holds a different calibration (config, scenario or targets changed); "
-                                  "choose another --out or remove the folder")
+                                  "choose another --out")
         else:
             self.out.mkdir(parents=True, exist_ok=True)
             write_atomic(p, json.dumps({"fingerprint": fp, "name": self.cfg.name, "parameters": self.cal.keys,
@@ -423,6 +427,8 @@ class Sampler:
         all finished runs' statistics (column ``point`` is the candidate) and the failures."""
         store = RunStore(folder)
         store.open()
+        for note in store.verify():
+            self.progress.note(f"{folder.name}: {note}")
         design: dict[str, Any] = {"candidate": np.arange(len(z))}
         for i, key in enumerate(self.cal.keys):
             design[key] = [self.values_of(row)[key] for row in z]
@@ -431,7 +437,7 @@ class Sampler:
         if design_path.exists():
             old = pq.read_table(design_path).to_pandas()
             if len(old) != len(z) or not np.allclose(old[[f"z:{k}" for k in self.cal.keys]].to_numpy(), z):
-                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; remove the folder")
+                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; choose another --out")
         else:
             store.write_design(pa.table(design))
         done = store.finished()
@@ -477,6 +483,13 @@ class Sampler:
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, max_generations: int | None = None) -> CalibrationResult:
+        """Run (or resume) the calibration; the output folder is locked meanwhile."""
+        from sahel_sim.io.lock import FolderLock
+
+        with FolderLock(self.out):
+            return self._run(max_generations=max_generations)
+
+    def _run(self, *, max_generations: int | None) -> CalibrationResult:
         self._check_folder()
         hist_path = self.out / "history.json"
         history: list[dict[str, Any]] = []
@@ -802,6 +815,6 @@ def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path,
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
     return path

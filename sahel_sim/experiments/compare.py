@@ -32,6 +32,7 @@ from sahel_sim.config import ConfigError, load_scenario, scenario_to_data
 from sahel_sim.experiments.seeds import BOOTSTRAP_STREAM, replicate_seeds, stream_rng
 from sahel_sim.experiments.store import RunStore
 from sahel_sim.experiments.sweep import Plan, Point
+from sahel_sim.io.atomic import write_atomic
 from sahel_sim.outcomes import outcome_direction
 
 ARM_COLUMN = "arm"
@@ -180,7 +181,7 @@ def plot_trajectories(a: pd.DataFrame, b: pd.DataFrame, panels: Sequence[tuple[s
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"Both arms, median and 5-95% range of {len(a)} replicates", fontsize=11)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 
@@ -205,7 +206,7 @@ def plot_differences(merged_diffs: pd.DataFrame, table: pd.DataFrame, path: Path
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle("Paired differences B - A (grey: pairs; red: mean and 95% bootstrap CI)", fontsize=11)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 
@@ -251,7 +252,7 @@ def plot_difference_maps(store: RunStore, keys_a: Sequence[str], keys_b: Sequenc
             fig.colorbar(sc, ax=ax, shrink=0.75)
         ax.set_title(title, fontsize=11)
     fig.suptitle(f"Where the difference falls: B - A, mean over {n} paired runs (red: more in B)", fontsize=12)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 
@@ -283,8 +284,8 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
     rng = stream_rng(int(manifest["master_seed"]), BOOTSTRAP_STREAM)
     full = paired_table(a, b, outcomes=outcome_cols, rng=rng, n_boot=n_boot, conf=conf,
                         state_factions=state, armed_factions=armed)
-    full.to_csv(out / "differences.csv", index=False)
-    full.to_parquet(out / "differences.parquet", index=False)
+    write_atomic(out / "differences.csv", full.to_csv(index=False))
+    write_atomic(out / "differences.parquet", lambda tmp: full.to_parquet(tmp, index=False))
 
     extra = list(extra_outcomes)
     unknown = [o for o in extra if o not in full["outcome"].tolist()]
@@ -346,7 +347,6 @@ def write_compare_report(out: str | Path, *, extra_outcomes: Iterable[str] = (),
     lines += ["## Reproduce", "", "Rerun the command above with the same `--seed`; `manifest.json` holds both "
               "resolved scenarios' digests, the seeds, package versions and the git commit.", ""]
     path = out / "report.md"
-    from sahel_sim.io.atomic import write_atomic
 
     write_atomic(path, "\n".join(lines))
     return path

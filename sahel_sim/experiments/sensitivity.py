@@ -176,7 +176,8 @@ def plot_indices(table: pd.DataFrame, spec: SensitivitySpec, path: Path) -> Path
     what = "Sobol' indices (S1 first order, ST total)" if spec.method == "sobol" else "Morris mu* (mean |elementary effect|)"
     fig.suptitle(f"{spec.name}: {what}, {int(spec.conf_level * 100)}% CI; {spec.replicates} replicate(s) averaged",
                  fontsize=11)
-    fig.savefig(path)
+    path = Path(path)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png"))
     return path
 
 
@@ -203,6 +204,6 @@ def analyse_sensitivity(spec: SensitivitySpec, plan: Plan, out: str | Path, *, s
     csv = out / "indices.csv"
     write_atomic(csv, indices.to_csv(index=False))
     pq_path = out / "indices.parquet"
-    indices.to_parquet(pq_path, index=False)
+    write_atomic(pq_path, lambda tmp: indices.to_parquet(tmp, index=False))
     png = plot_indices(indices, spec, out / "sensitivity.png")
     return [csv, pq_path, png]
