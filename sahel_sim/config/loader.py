@@ -195,8 +195,9 @@ def parse_yaml(text: str, *, source: str) -> Any:
     """Parse YAML text with :class:`_Loader`; every failure is one :class:`ConfigError` line."""
     if "\x00" in text:
         raise ConfigError(f"{source}: contains a NUL byte at {_where(text, text.index(chr(0)))}; expected YAML text")
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader checks every character here
         return loader.get_single_data()
     except yaml.reader.ReaderError as exc:
         raise ConfigError(f"{source}: character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x} "
@@ -213,7 +214,8 @@ def parse_yaml(text: str, *, source: str) -> Any:
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
         raise ConfigError(f"{source}: a value cannot be read ({show(str(exc), limit=120)})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
