@@ -31,7 +31,6 @@ ACLED export), and reported as "not computable" rather than as a miss.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,17 +110,13 @@ class ActorMap:
 
     def with_file(self, path: str | Path) -> ActorMap:
         """This map extended by a mapping file (exact ``names`` and ordered ``patterns``)."""
-        import yaml
+        from sahel_sim.config.loader import read_yaml
 
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-        if not isinstance(data, dict) or not set(data) <= {"names", "patterns"}:
-            raise ConfigError(f"{path}: expected a mapping with keys 'names' and 'patterns'")
+        data = read_yaml(path)
+        if not set(data) <= {"names", "patterns"} or not isinstance(data.get("names") or {}, dict) \
+                or not isinstance(data.get("patterns") or [], list):
+            raise ConfigError(f"{path}: expected a mapping with keys 'names' (a mapping) and 'patterns' (a list)")
         known = set(self.kinds)
         names = dict(self.names)
         for name, actor in (data.get("names") or {}).items():
@@ -132,6 +127,8 @@ class ActorMap:
         for i, item in enumerate(data.get("patterns") or []):
             if not isinstance(item, dict) or set(item) != {"pattern", "actor"}:
                 raise ConfigError(f"{path}: patterns[{i}]: expected {{pattern: REGEX, actor: ID}}")
+            if not isinstance(item["pattern"], str) or len(item["pattern"]) > 1000:
+                raise ConfigError(f"{path}: patterns[{i}].pattern: expected a regular expression (text)")
             if known and item["actor"] not in known:
                 raise ConfigError(f"{path}: patterns[{i}].actor: unknown actor {item['actor']!r}")
             try:
@@ -252,7 +249,11 @@ def read_acled_csv(path: str | Path) -> pd.DataFrame:
         ev = pd.read_csv(path, low_memory=False, dtype=dict.fromkeys(TEXT_COLUMNS, str))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; expected an ACLED export (CSV)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable CSV ({exc.__class__.__name__})") from None
     missing = [c for c in EVENT_COLUMNS_REQUIRED if c not in ev.columns]
     if missing:
@@ -276,12 +277,12 @@ def observed_from_acled(events: pd.DataFrame, actors: ActorMap, *, label: str = 
 
 # --------------------------------------------------------------------------- queries
 def _date(value: Any, where: str) -> np.datetime64:
-    if isinstance(value, dt.date):
-        return np.datetime64(value, "D")
+    from sahel_sim.config.types import parse_date
+
     try:
-        return np.datetime64(dt.date.fromisoformat(str(value)), "D")
-    except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+        return np.datetime64(parse_date(value), "D")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def _historical_with(tmp_path: Path, patch: dict) -> Path:
         ({"actors.JNIM.regions": ["Mopti", "Atlantis"]}, r"actors\.JNIM\.regions\[1\]: 'Atlantis' is not a region of Mali"),
         ({"interventions.wagner_deploy.actor": "Wagnr"}, r"interventions\.wagner_deploy\.actor: unknown actor 'Wagnr'"),
         ({"actors.FAMa.strength": "many"}, r"actors\.FAMa\.strength: .*number"),
-        ({"end_date": "2011-01-01"}, r"end_date: must be after start_date"),
+        ({"end_date": "2011-01-01"}, r"end_date: 2011-01-01 must be after start_date"),
         ({"interventions.coup_2012.type": "putsch"}, r"interventions\.coup_2012.*unknown intervention type 'putsch'"),
     ],
 )

@@ -117,7 +117,7 @@ def test_grid_levels_linear_log_integer():
     (GOOD.replace("replicates: 3", "replicates: 3\ndesign: {method: lhs}"), "a lhs design needs samples"),
     (GOOD.replace("SCENARIO", "missing.yaml"), "scenario: missing.yaml not found"),
     ("name: t\nscenario: [\n", "not valid YAML"),
-    (GOOD.replace("set: {end_date: 2013-01-14}", "set: {end_date: 2011-01-01}"), "end_date: must be after start_date"),
+    (GOOD.replace("set: {end_date: 2013-01-14}", "set: {end_date: 2011-01-01}"), "end_date: 2011-01-01 must be after start_date"),
 ])
 def test_bad_sweep_files_give_one_clear_message(tmp_path, text, expected):
     path = write(tmp_path, text)

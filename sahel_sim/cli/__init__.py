@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NoReturn
 
 from sahel_sim.config import ConfigError
+from sahel_sim.config.errors import cap_message
 
 SUBCOMMAND_MODULES = (
     "sahel_sim.cli.run_cmd",
@@ -30,8 +34,16 @@ def _version() -> str:
         return "0+unknown"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with short errors: one line naming the argument, then where to get help
+    (argparse would print the whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {cap_message(message)}\n(see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sahel-sim",
         description="Agent-based simulation of the conflict in Mali (scenarios, sweeps, "
         "counterfactuals, calibration, maps and a classroom app).",
@@ -50,16 +62,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Exit status: 0 done, 1 some runs failed or a file could not be
+    written, 2 bad input (one short message, nothing written), 130 interrupted."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    previous = _sigterm_interrupts()
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"sahel-sim: error: {exc}", file=sys.stderr)
+        print(cap_message(f"sahel-sim: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sahel-sim: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk full, a folder not writable: say which file, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(cap_message(f"sahel-sim: error: cannot write or read{where}: {exc.strerror or exc}"), file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_interrupts() -> Any:
+    """SIGTERM (``kill``, a batch system's time limit) stops the command like Ctrl-C: workers
+    are stopped, finished runs kept, temporary files removed. Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def entry() -> None:  # pragma: no cover - console script wrapper

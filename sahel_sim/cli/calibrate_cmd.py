@@ -12,6 +12,12 @@ DEFAULT_SCENARIO = Path("scenarios/historical.yaml")
 DEFAULT_ACTOR_MAP = Path("calibration/acled_actor_map.yaml")
 
 
+def write_atomic(path: Path, text: str) -> None:
+    from sahel_sim.io.atomic import write_atomic as _write
+
+    _write(path, text)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "calibrate",
@@ -142,6 +148,7 @@ def calibrate_main(args: argparse.Namespace) -> int:
         progress = Progress(
             generation_start=lambda label, total, done: show.start(str(label), total, done),
             run_done=show.advance,
+            note=lambda text: print(f"sahel-sim: note: {text}", file=sys.stderr, flush=True),
             generation_end=lambda i: show.line(
                 f"generation {i['generation']}: tolerance {i['epsilon']:.3f}, best {i['best_distance']:.3f}, "
                 f"acceptance {i['acceptance']:.2f}, ESS {i['effective_sample_size']:.1f}"
@@ -151,7 +158,7 @@ def calibrate_main(args: argparse.Namespace) -> int:
     print(f"posterior: {len(result.posterior)} particles -> {out / 'posterior.parquet'}")
     if cfg.holdout_after is not None:
         text = out_of_sample_report(cal, result)
-        (out / "out_of_sample.md").write_text(text, encoding="utf-8")
+        write_atomic(out / "out_of_sample.md", text)
         print(text)
         return 0
     if not args.no_write:
@@ -175,13 +182,10 @@ def validate_main(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if args.seeds < 0 or (args.seeds == 0 and args.events is None):
         raise ConfigError(f"--seeds: expected at least 1 (or 0 with --events), got {args.seeds}")
-    from sahel_sim.config.loader import parse_override, set_path
+    from sahel_sim.config.loader import describe_source
 
-    data = load_scenario_data(args.scenario)
-    for text in args.set or ():
-        key, value = parse_override(text)
-        data = set_path(data, key, value)
-    scenario = validate_scenario(data, source=str(args.scenario) + (" (with --set)" if args.set else ""))
+    data = load_scenario_data(args.scenario, args.set or ())
+    scenario = validate_scenario(data, source=describe_source(args.scenario, args.set or ()))
     acled = None
     if args.events is not None:
         actors = ActorMap.from_scenario(scenario)
@@ -204,8 +208,7 @@ def validate_main(args: argparse.Namespace) -> int:
                                simulated=bool(rows))
     print(text)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(text, encoding="utf-8")
+        write_atomic(args.report, text)
         print(f"wrote {args.report}")
     if args.figure:
         validation_figure(targets, table, args.figure, title=title, acled=acled, simulated=bool(rows))

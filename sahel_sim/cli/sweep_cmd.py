@@ -23,6 +23,11 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (default: all cores; 0 runs in this process)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://host:8786 (see docs/experiments.md for SLURM)")
+    g.add_argument("--connect-timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the Dask scheduler to answer (default: %(default)s)")
+    g.add_argument("--worker-timeout", type=float, default=600.0, metavar="S",
+                   help="give up after S seconds with no Dask worker connected, keeping the runs done "
+                        "(default: %(default)s)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default: see above)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -134,8 +139,17 @@ def _executor(args: argparse.Namespace):
     if args.scheduler is not None:
         if args.workers is not None:
             raise ConfigError("--workers and --scheduler: give one (the cluster decides its workers)")
-        return DaskExecutor(args.scheduler)
+        for opt in ("connect_timeout", "worker_timeout"):
+            value = getattr(args, opt)
+            if not 0 < value <= 86_400:
+                raise ConfigError(f"--{opt.replace('_', '-')}: expected seconds between 0 and 86400, got {value:g}")
+        return DaskExecutor(args.scheduler, connect_timeout_s=args.connect_timeout,
+                            worker_timeout_s=args.worker_timeout, notify=_note)
     return LocalExecutor(args.workers)
+
+
+def _note(text: str) -> None:
+    print(f"sahel-sim: note: {text}", file=sys.stderr, flush=True)
 
 
 def _command() -> str:
@@ -144,14 +158,24 @@ def _command() -> str:
 
 def _run(plan, out: Path, args: argparse.Namespace, label: str):
     """Execute a plan; on Ctrl-C say how to resume and exit 130."""
+    from sahel_sim.experiments.executors import NoWorkersError
     from sahel_sim.experiments.sweep import execute_plan
 
     executor = _executor(args)
+    connect = getattr(executor, "connect", None)
+    if connect is not None:
+        connect()  # an unreachable scheduler fails here, before the output folder exists
     print(f"{label}: {len(plan.points)} points x {len(plan.seeds)} replicates = {plan.n_runs} runs "
           f"-> {out}", flush=True)
     try:
         with RichProgress(label, enabled=not args.quiet) as progress:
-            report = execute_plan(plan, out, executor=executor, progress=progress, command=_command())
+            report = execute_plan(plan, out, executor=executor, progress=progress, command=_command(), notify=_note)
+    except NoWorkersError as exc:
+        from sahel_sim.experiments.store import RunStore
+
+        n = len(RunStore(out).finished())
+        print(f"sahel-sim: error: {exc}\n{n} of {plan.n_runs} runs are saved in {out}", file=sys.stderr)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         from sahel_sim.experiments.store import RunStore
 

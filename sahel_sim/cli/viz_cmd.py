@@ -93,13 +93,44 @@ def main_viz(args: argparse.Namespace) -> int:
         from sahel_sim.viz.controls import load_presets
 
         load_presets(args.scenarios)  # fail here, with the file's name, not in the browser
-    shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
+    if not _is_loopback(args.host):
+        print(f"sahel-sim: warning: --host {args.host} serves the app to the network: anyone who can reach "
+              f"port {args.port} of this computer can open and drive it (no password). Use --host 127.0.0.1 "
+              "to keep it on this computer.", file=sys.stderr, flush=True)
+    shown = "localhost" if _is_loopback(args.host) else args.host
     print(f"sahel-sim classroom app on http://{shown}:{args.port}  (Ctrl+C to stop)", flush=True)
     cmd = viz_command(host=args.host, port=args.port, open_browser=not args.no_open)
+    return run_server(cmd, env=viz_env(scenarios=args.scenarios))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
     try:
-        return subprocess.call(cmd, env=viz_env(scenarios=args.scenarios))
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_server(cmd: list[str], *, env: dict[str, str], grace_s: float = 10.0) -> int:
+    """Run the app server as a child and stop it with us: Ctrl-C or SIGTERM to this process
+    (the CLI turns SIGTERM into KeyboardInterrupt) is passed on as SIGTERM, then SIGKILL after
+    ``grace_s`` seconds, so the server never outlives the command."""
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _is_comparison(folder: Path) -> bool:

@@ -10,15 +10,18 @@ Each mechanism block documents its parameters; docs/ODD.md gives the literature 
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from sahel_sim.config.types import (
     ARMED_GROUP_KINDS,
+    MAX_TEXT_CHARS,
     ActorId,
     ActorKind,
     Date,
+    FileName,
     NonNegative,
     Positive,
     Probability,
@@ -29,6 +32,18 @@ from sahel_sim.geography import REGIONS
 
 Region = Literal[*REGIONS]  # type: ignore[valid-type]
 BaseKind = Literal["fama_garrison", "minusma_camp"]
+
+MAX_FIGHTERS = 1_000_000
+"""Largest strength of one actor (the largest force in the record is about 25,000)."""
+MAX_UNITS_PER_ACTOR = 20_000
+"""Most units one actor may be split into (strength / unit_size): keeps a run in memory."""
+MAX_POPULATION = 500_000_000
+"""Largest national population (Mali: about 22 million in 2024)."""
+MAX_RUN_WEEKS = 2_600
+"""Longest run, start to end date (50 years; the historical scenario is 13)."""
+
+Fighters = Annotated[float, Field(ge=0.0, le=MAX_FIGHTERS, allow_inf_nan=False)]
+UnitSize = Annotated[float, Field(ge=1.0, le=MAX_FIGHTERS, allow_inf_nan=False)]
 
 
 # --------------------------------------------------------------------------- actors
@@ -72,13 +87,13 @@ class Actor(Strict):
     inter: int = Field(ge=1, le=8, description="ACLED inter code (1 state, 2 rebel, 3 political militia, 4 identity militia, 8 external)")
     part_of: ActorId | None = Field(None, description="parent organisation: ACLED actor is the parent, this one the associated actor")
     faction: ActorId | None = Field(None, description="territorial faction its presence counts for (default: itself for state, jihadist, separatist; none for foreign, peacekeeper, militia)")
-    strength: NonNegative = Field(description="fighters (or troops) at the scenario start date")
+    strength: Fighters = Field(description="fighters (or troops) at the scenario start date")
     strength_source: str = Field(min_length=3)
     regions: list[Region] = Field(min_length=1, description="state-side forces: regions where their units may go (changed by set_regions); armed groups: regions where deployed fighters appear")
     bases: BaseKind | None = Field(None, description="its bases are the grid's bases of this kind (FAMa garrisons, MINUSMA camps)")
     sites: list[Site] = Field(default_factory=list, description="its own bases with the dates held (Serval/Barkhane); added to ``bases``")
     social_base: list[Anchor] = Field(default_factory=list, description="armed groups: the areas and communities it recruits from, with sources")
-    unit_size: Positive = Field(description="fighters per unit")
+    unit_size: UnitSize = Field(description="fighters per unit (at least 1)")
     reach_km: Positive = Field(description="km: e-folding distance of a unit's presence (patrol / influence radius); calibrated")
     strike_reach_km: Positive = Field(100.0, description="km: e-folding distance at which its units raid, ambush, mine roads and attack (targets are chosen within it); calibrated")
     move_km: NonNegative = Field(description="km: how far a unit can redeploy in one week")
@@ -90,7 +105,17 @@ class Actor(Strict):
     enemies: list[ActorId] = Field(default_factory=list)
     embedded_with: ActorId | None = Field(None, description="mercenaries move with this actor's mobile units")
     mobile_share: Probability = Field(1.0, description="share of units that move (the rest hold their base)")
-    max_strength: Positive | None = Field(None, description="ceiling on strength (recruitment stops there)")
+    max_strength: Annotated[float, Field(gt=0.0, le=MAX_FIGHTERS, allow_inf_nan=False)] | None = Field(
+        None, description="ceiling on strength (recruitment stops there)")
+
+    @model_validator(mode="after")
+    def _units_fit(self) -> Actor:
+        most = max(self.strength, self.max_strength or 0.0)
+        units = math.ceil(most / self.unit_size)
+        if units > MAX_UNITS_PER_ACTOR:
+            raise ValueError(f"strength {most:,.0f} in units of {self.unit_size:g} makes {units:,} units; "
+                             f"at most {MAX_UNITS_PER_ACTOR:,} (raise unit_size)")
+        return self
 
 
 # --------------------------------------------------------------------------- interventions
@@ -336,7 +361,8 @@ class Mechanisms(Strict):
 
 
 class Population(Strict):
-    national_total: Positive = Field(description="people in Mali at the start date")
+    national_total: Annotated[float, Field(ge=1.0, le=MAX_POPULATION, allow_inf_nan=False)] = Field(
+        description="people in Mali at the start date")
     source: str = Field(min_length=3)
     growth_per_year: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
 
@@ -349,8 +375,8 @@ class Outputs(Strict):
 class Scenario(Strict):
     """A complete, validated scenario: time window, actors, dated interventions, mechanisms."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
+    name: FileName = Field(description="names the results folder: letters, digits, _ . - (not starting with a dot)")
+    description: str = Field("", max_length=MAX_TEXT_CHARS)
     start_date: Date
     end_date: Date
     population: Population
@@ -364,7 +390,10 @@ class Scenario(Strict):
     def _end_after_start(cls, end, info):
         start = info.data.get("start_date")
         if start is not None and end <= start:
-            raise ValueError(f"must be after start_date ({start})")
+            raise ValueError(f"{end} must be after start_date ({start})")
+        if start is not None and (end - start).days > 7 * MAX_RUN_WEEKS:
+            raise ValueError(f"{end} is {(end - start).days / 365.25:.0f} years after start_date ({start}); "
+                             f"a run lasts at most {MAX_RUN_WEEKS:,} weeks ({MAX_RUN_WEEKS // 52} years)")
         return end
 
     @model_validator(mode="after")
@@ -386,6 +415,12 @@ class Scenario(Strict):
                 raise ValueError(f"actors.{aid}.acled_names: 'from' dates must be in order")
         for iid, iv in self.interventions.items():
             check(getattr(iv, "actor", None), f"interventions.{iid}.actor")
+            strength = getattr(iv, "strength", None)
+            if strength is not None:
+                size = self.actors[iv.actor].unit_size
+                if strength > MAX_FIGHTERS or math.ceil(strength / size) > MAX_UNITS_PER_ACTOR:
+                    raise ValueError(f"interventions.{iid}.strength: {strength:,.0f} is too large (at most "
+                                     f"{MAX_FIGHTERS:,} fighters and {MAX_UNITS_PER_ACTOR:,} units of {size:g})")
         acc = self.mechanisms.accord
         for i, p in enumerate(acc.parties):
             check(p, f"mechanisms.accord.parties[{i}]")

@@ -56,9 +56,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sahel_sim.config import ConfigError
+from sahel_sim.config.types import MAX_TEXT_CHARS, Date, FileName
 from sahel_sim.experiments.store import RunStore, parquet_bytes
 from sahel_sim.experiments.targets import TargetSet, load_targets
 from sahel_sim.io.atomic import write_atomic
@@ -68,7 +69,7 @@ CALIBRATION_STREAM = 10  # SeedSequence spawn_key stream of the ABC sampler (see
 
 # --------------------------------------------------------------------------- config
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT_CHARS)
 
 
 class Prior(_Strict):
@@ -107,11 +108,11 @@ class ExecutorSpec(_Strict):
 class CalibrationConfig(_Strict):
     """``calibration/config.yaml`` (paths are relative to the config file)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: FileName
     scenario: str = Field(description="the scenario whose parameters are calibrated")
     targets: str = "targets.yaml"
     use_targets: list[str] | None = Field(None, description="target ids to calibrate on (default: all)")
-    holdout_after: dt.date | None = Field(None, description="out-of-sample mode: calibrate only on targets whose period ends on or before this date")
+    holdout_after: Date | None = Field(None, description="out-of-sample mode: calibrate only on targets whose period ends on or before this date")
     parameters_file: str = Field("parameters.yaml", description="the shipped parameter file rewritten with the point estimate")
     priors: dict[str, Prior] = Field(min_length=1)
     replicates: int = Field(2, ge=1, le=100)
@@ -163,7 +164,7 @@ def load_calibration(path: str | Path, *, holdout_after: dt.date | None = None, 
     """Read and check a calibration config. ``overrides`` replace top-level config keys
     (e.g. a smaller ``population`` for a quick out-of-sample check)."""
     from sahel_sim.config import load_scenario_data, validate_scenario
-    from sahel_sim.config.loader import read_yaml
+    from sahel_sim.config.loader import read_yaml, validate_model
     from sahel_sim.experiments.design import check_key_paths
 
     path = Path(path)
@@ -174,13 +175,7 @@ def load_calibration(path: str | Path, *, holdout_after: dt.date | None = None, 
         raw = {**raw, "out": out}
     if overrides:
         raw = {**raw, **overrides}
-    try:
-        config = CalibrationConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '<top level>'}: {e['msg'].removeprefix('Value error, ')}"
-                 for e in first]
-        raise ConfigError("\n".join(lines)) from None
+    config = validate_model(CalibrationConfig, raw, source=str(path), what="calibration config")
     scen_path = (path.parent / config.scenario)
     data = load_scenario_data(scen_path)
     validate_scenario(data, source=str(scen_path))
@@ -320,6 +315,7 @@ class Progress:
     generation_start: Callable[[str, int, int], None] = lambda label, total, done: None
     run_done: Callable[[], None] = lambda: None
     generation_end: Callable[[dict[str, Any]], None] = lambda info: None
+    note: Callable[[str], None] = lambda text: None
 
 
 @dataclass
@@ -361,11 +357,14 @@ class Sampler:
     def _check_folder(self) -> None:
         p = self.out / "calibration.json"
         fp = self.fingerprint()
-        if p.exists():
-            old = json.loads(p.read_text(encoding="utf-8"))
-            if old.get("fingerprint") != fp:
+        try:
+            old = json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+        except (OSError, ValueError):
+            old = None
+        if old is not None:
+            if not isinstance(old, dict) or old.get("fingerprint") != fp:
                 raise ConfigError(f"{self.out}: holds a different calibration (config, scenario or targets changed); "
-                                  "choose another --out or remove the folder")
+                                  "choose another --out")
         else:
             self.out.mkdir(parents=True, exist_ok=True)
             write_atomic(p, json.dumps({"fingerprint": fp, "name": self.cfg.name, "parameters": self.cal.keys,
@@ -428,6 +427,8 @@ class Sampler:
         all finished runs' statistics (column ``point`` is the candidate) and the failures."""
         store = RunStore(folder)
         store.open()
+        for note in store.verify():
+            self.progress.note(f"{folder.name}: {note}")
         design: dict[str, Any] = {"candidate": np.arange(len(z))}
         for i, key in enumerate(self.cal.keys):
             design[key] = [self.values_of(row)[key] for row in z]
@@ -436,7 +437,7 @@ class Sampler:
         if design_path.exists():
             old = pq.read_table(design_path).to_pandas()
             if len(old) != len(z) or not np.allclose(old[[f"z:{k}" for k in self.cal.keys]].to_numpy(), z):
-                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; remove the folder")
+                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; choose another --out")
         else:
             store.write_design(pa.table(design))
         done = store.finished()
@@ -482,6 +483,13 @@ class Sampler:
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, max_generations: int | None = None) -> CalibrationResult:
+        """Run (or resume) the calibration; the output folder is locked meanwhile."""
+        from sahel_sim.io.lock import FolderLock
+
+        with FolderLock(self.out):
+            return self._run(max_generations=max_generations)
+
+    def _run(self, *, max_generations: int | None) -> CalibrationResult:
         self._check_folder()
         hist_path = self.out / "history.json"
         history: list[dict[str, Any]] = []
@@ -807,6 +815,6 @@ def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path,
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
     return path

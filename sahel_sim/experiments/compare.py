@@ -47,6 +47,7 @@ from sahel_sim.experiments.seeds import (
 )
 from sahel_sim.experiments.store import RunStore
 from sahel_sim.experiments.sweep import Plan, Point
+from sahel_sim.io.atomic import write_atomic
 from sahel_sim.outcomes import outcome_direction
 
 ARM_COLUMN = "arm"
@@ -402,7 +403,7 @@ def plot_trajectories(a: pd.DataFrame, b: pd.DataFrame, panels: Sequence[tuple[s
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"Both arms, median and 5-95% range over {len(a)} runs each", fontsize=11)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 
@@ -433,7 +434,7 @@ def plot_differences(merged_diffs: pd.DataFrame, table: pd.DataFrame, path: Path
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle("Paired differences B - A (grey: pairs; red: mean and 95% bootstrap CI)", fontsize=11)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 
@@ -479,7 +480,7 @@ def plot_difference_maps(store: RunStore, keys_a: Sequence[str], keys_b: Sequenc
             fig.colorbar(sc, ax=ax, shrink=0.75)
         ax.set_title(title, fontsize=11)
     fig.suptitle(f"Where the difference falls: B - A, mean over {n} paired runs (red: more in B)", fontsize=12)
-    fig.savefig(path)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
     return path
 
 

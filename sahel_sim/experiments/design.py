@@ -25,21 +25,21 @@ from __future__ import annotations
 
 import difflib
 import math
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sahel_sim.config import ConfigError
+from sahel_sim.config.types import MAX_TEXT_CHARS, FileName
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1, max_length=80)]
+Name = FileName
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT_CHARS)
 
 
 class ParameterSpec(_Strict):
@@ -122,69 +122,11 @@ class SweepSpec(_Strict):
 
 
 # --------------------------------------------------------------------------- errors
-def _fmt_loc(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "." in str(part) or " " in str(part):
-            out += f"[{str(part)!r}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "<top level>"
-
-
-def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str] | None:
-    """Field names of the model that holds the last key of ``loc`` (for suggestions)."""
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            continue  # a dict key (parameter path)
-        ann = field.annotation
-        for _ in range(3):
-            args = [a for a in typing.get_args(ann) if a is not type(None)]
-            if typing.get_origin(ann) is dict and args:
-                ann = args[-1]
-            elif args and not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-                ann = args[0]
-            else:
-                break
-        current = ann
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return None
-
-
-def format_errors(exc: ValidationError, source: str, model: type[BaseModel]) -> str:
-    """``file: key.path: message`` for each problem, with a close-match hint for typos."""
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        where = _fmt_loc(loc)
-        if err["type"] == "extra_forbidden":
-            keys = _fields_at(model, loc[:-1]) or []
-            close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
-            msg = "unknown key" + (f"; did you mean {close[0]!r}?" if close
-                                   else f"; expected one of: {', '.join(keys)}" if keys else "")
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            inp = err.get("input")
-            if inp is not None and not isinstance(inp, (dict, list)) and err["type"] != "value_error":
-                msg += f" (got {inp!r})"
-        lines.append(f"{source}: {where}: {msg}")
-    return "\n".join(lines)
-
-
 def validate_model(model: type[BaseModel], data: Mapping[str, Any], *, source: str) -> Any:
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        raise ConfigError(format_errors(exc, source, model)) from None
+    """Validate a sweep or sensitivity file through the one schema-error formatter."""
+    from sahel_sim.config.loader import validate_model as _validate
+
+    return _validate(model, data, source=source)
 
 
 def read_spec(path: str | Path, model: type[BaseModel]) -> Any:

@@ -8,19 +8,27 @@ when a run happens, never its result.
 
 - :class:`LocalExecutor`: :class:`concurrent.futures.ProcessPoolExecutor` with a
   ``forkserver`` (POSIX) or ``spawn`` context, one worker per core by default; ``workers=0``
-  runs in this process (debugging). Workers ignore Ctrl-C: the parent handles it, shuts the
-  pool down and leaves every finished run on disk.
+  runs in this process (debugging). Workers ignore Ctrl-C: the parent handles it, stops the
+  workers and leaves every finished run on disk. Each worker also watches the driver and exits
+  within about a second of its death, however it died (SIGKILL included), so no worker,
+  forkserver or resource tracker outlives a killed sweep.
 - :class:`DaskExecutor`: a :class:`distributed.Client` connected to a scheduler address (or a
   client you pass, e.g. on a ``LocalCluster``). The workers must have the same sahel-sim
-  installed.
+  installed. :meth:`DaskExecutor.connect` fails fast on an unreachable scheduler (callers
+  connect before creating an output folder); when no worker is connected the executor says
+  so and gives up after ``worker_timeout_s`` with :class:`NoWorkersError` (finished runs are
+  saved by the caller as they complete).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -47,8 +55,55 @@ class Executor(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+class NoWorkersError(RuntimeError):
+    """A Dask cluster had no worker for longer than the executor's ``worker_timeout_s``."""
+
+
+def _notify_default(text: str) -> None:
+    logging.getLogger("sahel_sim").warning(text)
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _driver_alive(pid: int, create_time: float | None) -> bool:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if create_time is not None and abs(proc.create_time() - create_time) > 1e-3:
+            return False  # the pid was reused by another process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _watch_driver(pid: int, create_time: float | None, period_s: float) -> None:
+    while True:
+        time.sleep(period_s)
+        if not _driver_alive(pid, create_time):
+            os._exit(70)  # the driver is gone: nobody will read this worker's result
+
+
+def _init_worker(driver_pid: int, driver_create_time: float | None, period_s: float = 1.0) -> None:
+    """Worker start-up: ignore Ctrl-C (the driver handles it) and exit when the driver dies.
+
+    The workers' parent is the forkserver, not the driver, so the kernel's parent-death signal
+    cannot be used; a daemon thread polls the driver (by pid and start time) instead.
+    """
+    _ignore_sigint()
+    threading.Thread(target=_watch_driver, args=(driver_pid, driver_create_time, period_s), daemon=True,
+                     name="sahel-sim-driver-watch").start()
+
+
+def _self_create_time() -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(os.getpid()).create_time()
+    except psutil.Error:  # pragma: no cover
+        return None
 
 
 def default_workers() -> int:
@@ -83,7 +138,7 @@ class LocalExecutor:
             return
         method = "forkserver" if sys.platform != "win32" and "forkserver" in mp.get_all_start_methods() else "spawn"
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(method),
-                                   initializer=_ignore_sigint)
+                                   initializer=_init_worker, initargs=(os.getpid(), _self_create_time()))
         pending: dict[Future, Any] = {}
         it = iter(items)
         try:
@@ -106,7 +161,10 @@ class LocalExecutor:
         finally:
             for fut in pending:
                 fut.cancel()
-            pool.shutdown(wait=not pending, cancel_futures=True)
+            if pending:  # interrupted: stop the workers now rather than after their current run
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -120,17 +178,26 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, address: str | None = None, *, client: Any = None, max_in_flight: int | None = None,
-                 connect_timeout_s: float = 30.0) -> None:
+                 connect_timeout_s: float = 30.0, worker_timeout_s: float = 600.0,
+                 notify: Callable[[str], None] | None = None) -> None:
         if address is None and client is None:
             raise ValueError("DaskExecutor needs a scheduler address or a client")
         self.address = address
         self._client = client
+        self._owned = False
         self._max_in_flight = max_in_flight
         self.connect_timeout_s = connect_timeout_s
+        self.worker_timeout_s = worker_timeout_s
+        self.notify = notify or _notify_default
+
+    def connect(self) -> None:
+        """Connect to the scheduler now (raises :class:`ConfigError` when it cannot be reached)."""
+        if self._client is None:
+            self._client, self._owned = self._connect()
 
     def _connect(self) -> tuple[Any, bool]:
         if self._client is not None:
-            return self._client, False
+            return self._client, self._owned
         try:
             from distributed import Client
         except ModuleNotFoundError:  # pragma: no cover - dask is a dependency
@@ -140,8 +207,14 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"--scheduler {self.address}: cannot connect to a Dask scheduler there "
                               f"({exc.__class__.__name__}: {exc})") from None
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ConfigError(f"--scheduler {self.address}: {exc}") from None
+
+    def _n_workers(self, client: Any) -> int:
+        try:
+            return len(client.scheduler_info().get("workers", {}))
+        except Exception:  # the scheduler itself is unreachable: count as no worker
+            return 0
 
     def describe(self) -> dict[str, Any]:
         client = self._client
@@ -176,23 +249,45 @@ class DaskExecutor:
             ac.add(fut)
             return True
 
+        where = self.address or "the Dask cluster"
         try:
             for _ in range(limit):
                 if not submit_next():
                     break
-            for fut in ac:
-                _, item = pending.pop(fut.key)
-                if fut.status == "error":
-                    yield Completed(item, error=fut.exception())
-                elif fut.status == "cancelled":
-                    yield Completed(item, error=RuntimeError("task cancelled by the Dask cluster"))
-                else:
-                    yield Completed(item, fut.result())
-                fut.release()
-                submit_next()
+            no_worker_since: float | None = None
+            last_check = 0.0
+            while not ac.is_empty():
+                if ac.has_ready():
+                    for fut in ac.next_batch(block=False):
+                        _, item = pending.pop(fut.key)
+                        if fut.status == "error":
+                            yield Completed(item, error=fut.exception())
+                        elif fut.status == "cancelled":
+                            yield Completed(item, error=RuntimeError("task cancelled by the Dask cluster"))
+                        else:
+                            yield Completed(item, fut.result())
+                        fut.release()
+                        submit_next()
+                    continue
+                now = time.monotonic()
+                if now - last_check >= 2.0:
+                    last_check = now
+                    if self._n_workers(client) > 0:
+                        if no_worker_since is not None:
+                            self.notify(f"a Dask worker is connected to {where} again; continuing")
+                        no_worker_since = None
+                    elif no_worker_since is None:
+                        no_worker_since = now
+                        self.notify(f"no Dask worker is connected to {where}; waiting up to "
+                                    f"{self.worker_timeout_s:g} s for one (--worker-timeout)")
+                    elif now - no_worker_since > self.worker_timeout_s:
+                        raise NoWorkersError(f"no Dask worker connected to {where} for {self.worker_timeout_s:g} s; "
+                                             "gave up (finished runs are saved; rerun the same command to resume)")
+                time.sleep(0.05)
         finally:
             if pending:
                 ac.clear()
                 client.cancel([f for f, _ in pending.values()])
             if owned:
                 client.close()
+                self._client, self._owned = None, False

@@ -221,7 +221,8 @@ def plot_indices(table: pd.DataFrame, spec: SensitivitySpec, path: Path, *, warn
     if warnings:
         title += "\nWARNING: sample too small, indices not reliable (see warnings.txt)"
     fig.suptitle(title, fontsize=11, color="#b2182b" if warnings else "black")
-    fig.savefig(path)
+    path = Path(path)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png"))
     return path
 
 
@@ -248,7 +249,7 @@ def analyse_sensitivity(spec: SensitivitySpec, plan: Plan, out: str | Path, *, s
     csv = out / "indices.csv"
     write_atomic(csv, indices.to_csv(index=False))
     pq_path = out / "indices.parquet"
-    indices.to_parquet(pq_path, index=False)
+    write_atomic(pq_path, lambda tmp: indices.to_parquet(tmp, index=False))
     warnings = reliability_warnings(spec, indices)
     png = plot_indices(indices, spec, out / "sensitivity.png", warnings=warnings)
     paths = [csv, pq_path, png]

@@ -10,17 +10,25 @@ Layout::
     cells/<key>.npz      per-cell totals, only with ``keep_cells``
     outcomes.parquet     every finished run in one tidy table (rebuilt at the end of a sweep)
     failures.parquet     every failed run, when there are any
+    index.jsonl          one line per finished run: the SHA-256 of each of its files
+    damaged/             run files that failed their check, moved aside (they are redone)
+    .lock                the advisory lock of the process working in the folder
 
-Every file is written to a temporary name in its folder and moved into place with
-``os.replace`` (:func:`sahel_sim.io.atomic.write_atomic`), and a run's row is written last, so
-a run is finished exactly when ``runs/<key>.parquet`` exists. After a crash, a kill or Ctrl-C,
-:meth:`RunStore.finished` lists what is done and the rerun does the rest.
+Every file is written to a temporary name in its folder, synced and moved into place with
+``os.replace`` (:func:`sahel_sim.io.atomic.write_atomic`); a run's row is written after its
+other files and its index line last. :meth:`RunStore.verify` (run when a sweep starts) checks
+every run's files against the index, moves damaged ones aside so the run is redone, and
+indexes run files written before the index existed (or whose index line was lost in a crash)
+once they read back. After a crash, a kill or Ctrl-C the rerun does what is missing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ OUTCOMES = "outcomes.parquet"
 FAILURES = "failures.parquet"
 MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
+INDEX = "index.jsonl"
 ID_COLUMNS = ("run_key", "point", "replicate", "seed")
 
 
@@ -42,6 +51,25 @@ def parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _unreadable_row(path: Path, key: str) -> str | None:
+    """Why a run file is not one readable row of run ``key`` (None when it is)."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        return f"runs/{path.name} cannot be read ({exc.__class__.__name__})"
+    if table.num_rows != 1 or "run_key" not in table.column_names or table["run_key"][0].as_py() != key:
+        return f"runs/{path.name} is not the row of run {key}"
+    return None
 
 
 def column_type(values: list[Any]) -> pa.DataType:
@@ -72,6 +100,8 @@ class RunStore:
         self.failed_dir = self.root / "failed"
         self.events_dir = self.root / "events"
         self.cells_dir = self.root / "cells"
+        self.damaged_dir = self.root / "damaged"
+        self.index_path = self.root / INDEX
 
     # ------------------------------------------------------------------ setup
     def open(self) -> None:
@@ -97,6 +127,80 @@ class RunStore:
     def write_design(self, table: pa.Table) -> None:
         write_atomic(self.root / DESIGN, parquet_bytes(table))
 
+    # ------------------------------------------------------------------ integrity
+    def _run_files(self, key: str) -> list[Path]:
+        return [p for p in (self.runs_dir / f"{key}.parquet", self.events_dir / f"{key}.parquet",
+                            self.cells_dir / f"{key}.npz") if p.exists()]
+
+    def read_index(self) -> dict[str, dict[str, str]]:
+        """Run key -> {relative path: sha256}; a torn or garbled line (a crash mid-append) is skipped."""
+        out: dict[str, dict[str, str]] = {}
+        try:
+            text = self.index_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+                out[str(entry["key"])] = {str(k): str(v) for k, v in entry["files"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+        return out
+
+    def _append_index(self, key: str, files: Mapping[str, str]) -> None:
+        line = json.dumps({"key": key, "files": dict(files)}, sort_keys=True) + "\n"
+        with open(self.index_path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def verify(self) -> list[str]:
+        """Check every run file; move damaged runs' files to ``damaged/`` so they are redone.
+
+        A run listed in the index must match its checksums. A run file not in the index (a
+        folder from before the index, or a crash between the row and its index line) is indexed
+        if it reads back as one row of its own key, else treated as damaged. Returns one line
+        per damaged run. The index is rewritten, compacted, when anything changed.
+        """
+        index = self.read_index()
+        problems: list[str] = []
+        changed = False
+        keys = sorted(p.stem for p in self.runs_dir.glob("*.parquet")) if self.runs_dir.exists() else []
+        for key in keys:
+            entry = index.get(key)
+            reason = None
+            if entry is not None:
+                for rel, digest in entry.items():
+                    path = self.root / rel
+                    if not path.exists():
+                        reason = f"{rel} is missing"
+                    elif file_sha256(path) != digest:
+                        reason = f"{rel} does not match its checksum"
+                    if reason:
+                        break
+            else:
+                reason = _unreadable_row(self.runs_dir / f"{key}.parquet", key)
+                if reason is None:
+                    index[key] = {str(p.relative_to(self.root)): file_sha256(p) for p in self._run_files(key)}
+                    changed = True
+            if reason is not None:
+                self._set_aside(key)
+                index.pop(key, None)
+                problems.append(f"run {key}: {reason}; moved to damaged/, it will be redone")
+                changed = True
+        stale = set(index) - set(keys)
+        for key in stale:
+            del index[key]
+        if changed or stale:
+            text = "".join(json.dumps({"key": k, "files": v}, sort_keys=True) + "\n" for k, v in sorted(index.items()))
+            write_atomic(self.index_path, text)
+        return problems
+
+    def _set_aside(self, key: str) -> None:
+        self.damaged_dir.mkdir(parents=True, exist_ok=True)
+        for path in self._run_files(key):
+            shutil.move(path, self.damaged_dir / f"{path.parent.name}-{path.name}")
+
     # ------------------------------------------------------------------ state
     def finished(self) -> set[str]:
         return {p.stem for p in self.runs_dir.glob("*.parquet")} if self.runs_dir.exists() else set()
@@ -120,6 +224,7 @@ class RunStore:
         table = pa.table({k: pa.array([v], type=f.type) for (k, v), f in zip(row.items(), fields, strict=True)},
                          schema=pa.schema(fields, metadata=dict(metadata or {})))
         path = write_atomic(self.runs_dir / f"{key}.parquet", parquet_bytes(table))
+        self._append_index(key, {str(p.relative_to(self.root)): file_sha256(p) for p in self._run_files(key)})
         (self.failed_dir / f"{key}.json").unlink(missing_ok=True)
         return path
 
@@ -134,9 +239,14 @@ class RunStore:
     def read_runs(self) -> pa.Table | None:
         """Every finished run, sorted by (point, replicate); None when there are none."""
         files = sorted(self.runs_dir.glob("*.parquet"))
-        if not files:
+        tables = []
+        for f in files:
+            try:
+                tables.append(pq.read_table(f).replace_schema_metadata(None))
+            except (OSError, pa.ArrowException):  # damaged: verify() sets it aside on the next start
+                continue
+        if not tables:
             return None
-        tables = [pq.read_table(f).replace_schema_metadata(None) for f in files]
         table = pa.concat_tables(tables, promote_options="default")
         return table.sort_by([("point", "ascending"), ("replicate", "ascending")])
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -168,7 +169,7 @@ def load_base(spec_path: Path, scenario_rel: str, fixed: Mapping[str, Any]) -> t
     from sahel_sim.config import load_scenario_data
 
     path = (spec_path.parent / scenario_rel) if not Path(scenario_rel).is_absolute() else Path(scenario_rel)
-    if not path.exists():
+    if not os.path.exists(path):  # os.path: False (not an error) for an impossible name
         raise ConfigError(f"{spec_path}: scenario: {scenario_rel} not found (looked at {path})")
     data = load_scenario_data(path)
     try:
@@ -272,26 +273,38 @@ class PlanReport:
     failed: int = 0
     wall_time_s: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    redone: int = 0
 
     @property
     def finished(self) -> int:
         return self.skipped + self.ok
 
 
-def _check_resume(store: RunStore, plan: Plan) -> None:
+def _check_resume(store: RunStore, plan: Plan) -> list[str]:
+    """Refuse a folder holding another plan's results; returns notes for the user.
+
+    An unreadable manifest is no reason to give up finished runs: the runs' own rows (seed,
+    point, replicate, design values) and design.parquet are checked against the plan instead,
+    and the manifest is rewritten. Never suggest deleting a results folder.
+    """
     old = store.read_manifest()
-    if old is None or "kind" not in old:
-        if store.finished():
-            raise ConfigError(f"{store.root}: holds runs but no readable manifest.json; "
-                              "choose another --out or remove the folder")
-        return
+    notes: list[str] = []
     problem = None
-    if old.get("kind") != plan.kind:
+    if old is None or "kind" not in old:
+        finished = store.finished()
+        if not finished:
+            return notes
+        problem = _runs_differ(store, plan)
+        if problem is None:
+            notes.append(f"{store.root / 'manifest.json'} was missing or unreadable; rebuilt it, keeping the "
+                         f"{len(finished)} finished runs (they match this {plan.kind})")
+    elif old.get("kind") != plan.kind:
         problem = f"it holds a {old.get('kind')}, not a {plan.kind}"
     elif old.get("master_seed") != plan.master_seed:
         problem = f"its master seed is {old.get('master_seed')}, not {plan.master_seed}"
     else:
-        digests = {p["point"]: p["scenario_digest"] for p in old.get("points", [])}
+        digests = {p["point"]: p["scenario_digest"] for p in old.get("points", []) if isinstance(p, dict)}
         for p in plan.points:
             if p.index in digests and digests[p.index] != scenario_digest(p.scenario):
                 problem = f"design point {p.index} ({p.label}) differs from the one run there"
@@ -303,30 +316,78 @@ def _check_resume(store: RunStore, plan: Plan) -> None:
         elif problem is None and bool(old_values) != bool(new_values) and store.finished():
             problem = ("its runs " + ("drew" if old_values else "did not draw") + " parameters from a posterior")
     if problem:
-        raise ConfigError(f"{store.root}: results of a different {plan.kind} ({problem}); "
-                          "choose another --out or remove the folder")
+        raise ConfigError(f"{store.root}: results of a different {plan.kind} ({problem}); choose another --out")
+    return notes
+
+
+def _runs_differ(store: RunStore, plan: Plan) -> str | None:
+    """Why the finished runs in ``store`` cannot belong to ``plan`` (None when they can)."""
+    import pyarrow.parquet as pq
+
+    try:
+        design = pq.read_table(store.root / "design.parquet").to_pylist()
+        digests = {int(r["point"]): r["scenario_digest"] for r in design}
+    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError):
+        digests = {}
+    for p in plan.points:
+        if p.index in digests and digests[p.index] != scenario_digest(p.scenario):
+            return f"design point {p.index} ({p.label}) differs from the one in design.parquet"
+    table = store.read_runs()
+    if table is None:
+        return None
+    values = {p.index: p.values for p in plan.points}
+    types = plan.column_types()
+    for row in table.to_pylist():
+        point, rep, seed = row.get("point"), row.get("replicate"), row.get("seed")
+        if point not in values or not isinstance(rep, int) or not 0 <= rep < len(plan.seeds):
+            return f"run {row.get('run_key')} is not in this plan"
+        if seed != plan.seeds[rep]:
+            return f"run {row.get('run_key')} has seed {seed}, this plan {plan.seeds[rep]}"
+        for k in plan.parameters:
+            want = coerce(values[point].get(k), types[k])
+            got = row.get(k)
+            same = (abs(got - want) <= 1e-12 * max(1.0, abs(want))) if isinstance(want, float) and \
+                isinstance(got, (int, float)) else got == want
+            if not same:
+                return f"run {row.get('run_key')} has {k}={got}, this plan {want}"
+    return None
 
 
 def execute_plan(plan: Plan, out: str | Path, *, executor: Executor, progress: ProgressSink | None = None,
-                 command: str | None = None) -> PlanReport:
+                 command: str | None = None, notify: Callable[[str], None] | None = None) -> PlanReport:
     """Run every run of ``plan`` not yet finished in ``out``; write each as it completes.
 
     Safe to interrupt at any point: finished runs are on disk and a rerun skips them.
-    Failed runs are recorded in ``failed/`` and tried again on the next rerun.
+    Failed runs are recorded in ``failed/`` and tried again on the next rerun. The folder is
+    locked while the plan runs (a second sweep on it is refused, naming the holder); damaged
+    run files are set aside and redone, each reported through ``notify`` and in the report.
     """
+    from sahel_sim.io.lock import FolderLock
+
+    with FolderLock(out, command=command):
+        return _execute_locked(plan, out, executor=executor, progress=progress, command=command, notify=notify)
+
+
+def _execute_locked(plan: Plan, out: str | Path, *, executor: Executor, progress: ProgressSink | None,
+                    command: str | None, notify: Callable[[str], None] | None) -> PlanReport:
     from sahel_sim.io.manifest import build_manifest
 
     progress = progress or _NoProgress()
     store = RunStore(out)
     store.open()
-    _check_resume(store, plan)
+    notes = _check_resume(store, plan)
+    damaged = store.verify()
+    notes += damaged
+    for note in notes:
+        (notify or (lambda _m: None))(note)
     extra = {**plan.manifest_extra(), "executor": executor.describe(), "command": command, "status": "running"}
     store.write_manifest(build_manifest(scenario=plan.base, seed=plan.master_seed, extra=extra))
     store.write_design(plan.design_table())
 
     done = store.finished()
     todo = [t for t in plan.tasks() if t.key not in done]
-    report = PlanReport(out=Path(out), total=plan.n_runs, skipped=plan.n_runs - len(todo))
+    report = PlanReport(out=Path(out), total=plan.n_runs, skipped=plan.n_runs - len(todo), notes=notes,
+                        redone=len(damaged))
     types = plan.column_types()
     values = {p.index: p.values for p in plan.points}
     rep_keys = plan.replicate_parameters()

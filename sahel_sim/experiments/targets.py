@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sahel_sim.config import ConfigError
+from sahel_sim.config.errors import show
 from sahel_sim.stats import Statistic
 
 MISSING_PENALTY = 5.0  # scaled miss of a statistic a run could not compute (e.g. 0/0)
@@ -138,12 +139,19 @@ class TargetSet:
 
 
 def _parse_date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
+    from sahel_sim.config.types import parse_date
+
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+        return parse_date(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    """A finite number (not a boolean, not text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {show(value)}")
+    return float(value)
 
 
 def parse_targets(data: Mapping[str, Any], *, source: str = "<targets>") -> TargetSet:
@@ -152,52 +160,63 @@ def parse_targets(data: Mapping[str, Any], *, source: str = "<targets>") -> Targ
     out: list[Target] = []
     seen: set[str] = set()
     for i, item in enumerate(data["targets"]):
-        where = f"{source}: targets[{i}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError(f"{where}: expected a mapping")
-        tid = item.get("id")
-        if tid:
-            where = f"{source}: targets[{i}] ({tid})"
-        extra = set(item) - TARGET_KEYS
-        if extra:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; expected: {', '.join(sorted(TARGET_KEYS))}")
-        for key in ("id", "value", "tolerance", "statistic", "source", "period", "documented", "description"):
-            if key not in item:
-                raise ConfigError(f"{where}.{key}: required key is missing")
-        if tid in seen:
-            raise ConfigError(f"{where}.id: duplicate id {tid!r}")
-        seen.add(tid)
-        tol = item["tolerance"]
-        if not isinstance(tol, Mapping) or set(tol) != {"low", "high"}:
-            raise ConfigError(f"{where}.tolerance: expected {{low: NUMBER, high: NUMBER}}")
-        value, low, high = float(item["value"]), float(tol["low"]), float(tol["high"])
-        if not low <= value <= high or low == high:
-            raise ConfigError(f"{where}: value {value} must lie within tolerance [{low}, {high}]")
-        scale = item.get("scale", "log")
-        if scale not in ("log", "linear"):
-            raise ConfigError(f"{where}.scale: expected 'log' or 'linear', got {scale!r}")
-        if scale == "log" and low <= 0:
-            raise ConfigError(f"{where}.tolerance.low: must be positive on a log scale")
-        if value in (low, high):
-            raise ConfigError(f"{where}: value must lie strictly inside the tolerance (it is where misses are 0)")
-        src = item["source"]
-        if not isinstance(src, Mapping) or not {"publisher", "title", "date"} <= set(src) or set(src) - SOURCE_KEYS:
-            raise ConfigError(f"{where}.source: expected {{publisher, title, date[, via]}}")
-        per = item["period"]
-        if not isinstance(per, Mapping) or set(per) != {"from", "to"}:
-            raise ConfigError(f"{where}.period: expected {{from: DATE, to: DATE}}")
-        stat = item["statistic"]
-        if not isinstance(stat, Mapping) or "kind" not in stat:
-            raise ConfigError(f"{where}.statistic.kind: required key is missing")
-        statistic = Statistic(kind=stat["kind"], spec={k: v for k, v in stat.items() if k != "kind"},
-                              where=f"{where}.statistic")
-        out.append(Target(
-            id=str(tid), description=str(item["description"]), documented=str(item["documented"]), value=value,
-            low=low, high=high, scale=scale, period_from=_parse_date(per["from"], f"{where}.period.from"),
-            period_to=_parse_date(per["to"], f"{where}.period.to"), statistic=statistic,
-            source={k: str(v) for k, v in src.items()}, exactness=str(item.get("exactness", "")),
-            notes=str(item.get("notes", "")), weight=float(item.get("weight", 1.0))))
+        try:
+            out.append(_parse_target(i, item, source, seen))
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of the wrong kind deep inside
+            raise ConfigError(f"{source}: targets[{i}]: unexpected value ({show(str(exc), limit=120)})") from None
     return TargetSet(tuple(out), source)
+
+
+def _parse_target(i: int, item: Any, source: str, seen: set[str]) -> Target:
+    where = f"{source}: targets[{i}]"
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where}: expected a mapping")
+    tid = item.get("id")
+    if not isinstance(tid, str) or not tid.strip() or len(tid) > 200:
+        raise ConfigError(f"{where}.id: expected a short text id, got {show(tid)}")
+    where = f"{source}: targets[{i}] ({tid})"
+    extra = set(item) - TARGET_KEYS
+    if extra:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; expected: {', '.join(sorted(TARGET_KEYS))}")
+    for key in ("id", "value", "tolerance", "statistic", "source", "period", "documented", "description"):
+        if key not in item:
+            raise ConfigError(f"{where}.{key}: required key is missing")
+    if tid in seen:
+        raise ConfigError(f"{where}.id: duplicate id {tid!r}")
+    seen.add(tid)
+    tol = item["tolerance"]
+    if not isinstance(tol, Mapping) or set(tol) != {"low", "high"}:
+        raise ConfigError(f"{where}.tolerance: expected {{low: NUMBER, high: NUMBER}}")
+    value = _number(item["value"], f"{where}.value")
+    low, high = _number(tol["low"], f"{where}.tolerance.low"), _number(tol["high"], f"{where}.tolerance.high")
+    if not low <= value <= high or low == high:
+        raise ConfigError(f"{where}: value {value} must lie within tolerance [{low}, {high}]")
+    scale = item.get("scale", "log")
+    if scale not in ("log", "linear"):
+        raise ConfigError(f"{where}.scale: expected 'log' or 'linear', got {scale!r}")
+    if scale == "log" and low <= 0:
+        raise ConfigError(f"{where}.tolerance.low: must be positive on a log scale")
+    if value in (low, high):
+        raise ConfigError(f"{where}: value must lie strictly inside the tolerance (it is where misses are 0)")
+    src = item["source"]
+    if not isinstance(src, Mapping) or not {"publisher", "title", "date"} <= set(src) or set(src) - SOURCE_KEYS:
+        raise ConfigError(f"{where}.source: expected {{publisher, title, date[, via]}}")
+    per = item["period"]
+    if not isinstance(per, Mapping) or set(per) != {"from", "to"}:
+        raise ConfigError(f"{where}.period: expected {{from: DATE, to: DATE}}")
+    stat = item["statistic"]
+    if not isinstance(stat, Mapping) or "kind" not in stat:
+        raise ConfigError(f"{where}.statistic.kind: required key is missing")
+    statistic = Statistic(kind=stat["kind"], spec={k: v for k, v in stat.items() if k != "kind"},
+                          where=f"{where}.statistic")
+    return Target(
+        id=str(tid), description=str(item["description"]), documented=str(item["documented"]), value=value,
+        low=low, high=high, scale=scale, period_from=_parse_date(per["from"], f"{where}.period.from"),
+        period_to=_parse_date(per["to"], f"{where}.period.to"), statistic=statistic,
+        source={k: str(v) for k, v in src.items()}, exactness=str(item.get("exactness", "")),
+        notes=str(item.get("notes", "")), weight=_number(item.get("weight", 1.0), f"{where}.weight"))
 
 
 def load_targets(path: str | Path) -> TargetSet:
