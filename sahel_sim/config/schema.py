@@ -65,6 +65,8 @@ class Anchor(Strict):
     lon: Annotated[float, Field(ge=-180, le=180)]
     radius_km: Positive = Field(description="km: e-folding radius of the recruiting area")
     weight: Probability = Field(1.0, description="relative depth of the group's roots there (0-1)")
+    since: Date | None = Field(None, description="first day the group draws on this base (None: from the start)")
+    until: Date | None = Field(None, description="first day it no longer does (None: to the end)")
     source: str = Field(min_length=3)
 
 
@@ -102,6 +104,7 @@ class Actor(Strict):
     aggression: NonNegative = Field(1.0, description="relative tempo of its attacks and operations; calibrated")
     civilian_targeting: NonNegative = Field(0.0, description="relative rate of violence against civilians; calibrated")
     recruitment_per_week: NonNegative = Field(0.0, description="armed groups: weekly recruits per 1,000 sympathisers reached; state, foreign and UN forces: weekly share of losses replaced; calibrated")
+    fighters_per_thousand: Positive | None = Field(None, description="armed groups: fighters its pool sustains per 1,000 sympathisers, when it differs from recruitment.fighters_per_thousand_sympathisers (ethnic mobilisation of a separatist movement runs deeper than jihadist recruitment); calibrated")
     enemies: list[ActorId] = Field(default_factory=list)
     embedded_with: ActorId | None = Field(None, description="mercenaries move with this actor's mobile units")
     mobile_share: Probability = Field(1.0, description="share of units that move (the rest hold their base)")
@@ -270,6 +273,8 @@ class Recruitment(Strict):
     fighters_per_thousand_sympathisers: Positive = Field(0.8, description="fighters per 1,000 sympathisers: a group's ceiling from its own pool; calibrated")
     affinity_floor: Probability = Field(0.02, description="affinity (0-1) of a group for people outside its social base; calibrated")
     exposure_reach_factor: Positive = Field(2.0, description="recruiters reach people within this multiple of the unit reach; calibrated")
+    demobilisation_per_week: Probability = Field(0.01, description="1/week: share of a group's fighters above its pool's ceiling who leave each week; calibrated")
+    militia_alarm_km: Positive = Field(60.0, description="km: e-folding distance over which jihadist attacks alarm communities into forming militias; calibrated")
 
 
 class Expansion(Strict):

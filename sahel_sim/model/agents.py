@@ -109,7 +109,26 @@ class Force(mesa.Agent):
         self.base_open[idx] = is_open
         if not is_open:
             self.fall_back(idx)
+        else:
+            self.garrison(idx)
         return unknown
+
+    def garrison(self, base_indices: list[int]) -> None:
+        """Post a garrison unit at each (re)opened base that has none, taken from the base
+        with the most garrison fighters (the 2013 return to the northern towns)."""
+        allowed = self.model.region_mask(self.allowed_regions)
+        for i in base_indices:
+            cell = self.base_cell[i]
+            fixed = ~self.unit_mobile
+            if not allowed[cell] or (fixed & (self.unit_home == cell)).any() or not fixed.any():
+                continue
+            homes, sizes = np.unique(self.unit_home[fixed], return_counts=True)
+            donor = homes[np.argmax(sizes)]
+            if sizes.max() < 2:
+                continue
+            k = np.flatnonzero(fixed & (self.unit_home == donor))[0]
+            self.unit_home[k] = cell
+            self.unit_cell[k] = cell
 
     def open_base_cells(self) -> np.ndarray:
         """Cells of the open bases inside the regions the force may enter."""

@@ -129,6 +129,7 @@ class SahelModel(mesa.Model):
         self.control = np.full(n, -1, dtype=np.int8)
         self.violence_recent = np.zeros(n)
         self.jihadist_violence_recent = np.zeros(n)
+        self.attacks_recent = np.zeros((len(self.actor_ids), n))  # smoothed attacks by each actor per cell
         self.threat = np.zeros(n)  # smoothed armed-group attacks per cell (mechanisms/posture.py)
         self.civilian_deaths_total = np.zeros(n)
         self.legitimacy = m.grievance.legitimacy_start
@@ -149,8 +150,11 @@ class SahelModel(mesa.Model):
         for i, a in enumerate(self.actor_ids):
             if self.is_armed[i]:
                 self.affinity[i] = recruitment.affinity(grid.lat, grid.lon, scenario.actors[a].social_base,
-                                                        floor=rec.affinity_floor)
+                                                        floor=rec.affinity_floor, date=self.start_date)
         self.footprint = self.affinity.copy()
+        # social bases that a group only takes up later (dated anchors)
+        self._anchor_dates = sorted({d for a in self.actor_ids for b in scenario.actors[a].social_base
+                                     for d in (b.since, b.until) if d is not None and d > self.start_date})
         self.conductance = expansion.conductance(self.adjacency, grid.corridor, m.expansion.offroad_conductance)
 
         # ---------------------------------------------------------------- agents
@@ -254,10 +258,9 @@ class SahelModel(mesa.Model):
         regions = self._deploy_regions.get(force.actor_id, spec.regions)
         cells = np.flatnonzero(self.region_mask(regions))
         a = self.actor_index[force.actor_id]
-        w = np.sqrt(self.pop_home[cells] + 1.0)
-        if self.is_armed[a]:
-            w = w * self.footprint[a, cells]
-        return cells, w
+        if self.is_armed[a]:  # armed groups appear in their sanctuaries and social base
+            return cells, self.footprint[a, cells]
+        return cells, np.sqrt(self.pop_home[cells] + 1.0)
 
     @property
     def population_present(self) -> np.ndarray:
@@ -315,6 +318,7 @@ class SahelModel(mesa.Model):
         self.week = t
         self.current_date = self.start_date + dt.timedelta(days=7 * t)
         self._apply_interventions(until=self.current_date + dt.timedelta(days=7), log=True)  # dated facts
+        self._social_bases()                  # dated social bases taken up or given up (recruitment)
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
@@ -392,6 +396,22 @@ class SahelModel(mesa.Model):
         return int(cells[0]) if cells.size else int(np.argmax(self.grid.population))
 
     # ---------------------------------------------------------------- posture
+    def _social_bases(self) -> None:
+        """Dated social bases come into use or are given up (mechanisms/recruitment.py)."""
+        week_end = self.current_date + dt.timedelta(days=7)
+        if not self._anchor_dates or self._anchor_dates[0] >= week_end:
+            return
+        while self._anchor_dates and self._anchor_dates[0] < week_end:
+            self._anchor_dates.pop(0)
+        floor = self.config.mechanisms.recruitment.affinity_floor
+        for i, a in enumerate(self.actor_ids):
+            if self.is_armed[i]:
+                new = recruitment.affinity(self.grid.lat, self.grid.lon, self.config.actors[a].social_base,
+                                           floor=floor, date=self.current_date)
+                lost = np.clip(self.affinity[i] - new, 0.0, None)  # a base given up no longer counts
+                self.footprint[i] = np.maximum(new, self.footprint[i] - lost)
+                self.affinity[i] = new
+
     def _posture(self) -> None:
         """Strength schedules, dated sites, camp closures (mechanisms/posture.py)."""
         for force in self.forces.values():
@@ -594,6 +614,10 @@ class SahelModel(mesa.Model):
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
         self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
+        by_attacker = np.zeros((A, n))
+        if n_ev:
+            np.add.at(by_attacker, (att, cells), 1.0)
+        self.attacks_recent += (by_attacker - self.attacks_recent) / mem
         self.threat += (armed_attacks - self.threat) / m.posture.threat_memory_weeks
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
                 "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
@@ -723,8 +747,10 @@ class SahelModel(mesa.Model):
             exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[np.unique(force.unit_cell)].max(axis=0) \
                 if force.n_units else np.zeros(self.n_cells)
             if self.is_militia[i]:
-                # self-defence militias form where jihadist violence strikes and the state is absent
-                drive = np.minimum(self.jihadist_violence_recent, 1.0)
+                # self-defence militias form where their enemies strike and the state is absent
+                enemies = np.flatnonzero(self._base_hostility[i])
+                alarm = self.attacks_recent[enemies].sum(axis=0) @ self.kernel(rec.militia_alarm_km)
+                drive = np.minimum(alarm, 1.0)
                 symp = recruitment.sympathisers(pop, self.footprint[i], drive, np.ones(self.n_cells), self.vacuum,
                                                 absence_weight=rec.state_absence_weight)
                 exposure = np.maximum(exposure, self.footprint[i])
@@ -734,13 +760,16 @@ class SahelModel(mesa.Model):
                                                 absence_weight=rec.state_absence_weight)
             reached = float((symp * exposure).sum())
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
-                                                              per_thousand=rec.fighters_per_thousand_sympathisers)
+                                                              per_thousand=spec.fighters_per_thousand
+                                                              or rec.fighters_per_thousand_sympathisers)
             if f >= 0:
                 total = faction_strength[f] or 1.0
                 income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
             else:
                 income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * 0.2
             force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
+            force.remove_fighters(recruitment.demobilised(force.strength, ceiling,
+                                                          share_per_week=rec.demobilisation_per_week))
             if force.funds < 0:
                 force.remove_fighters(fund.desertion_when_broke * force.strength)
                 recruits = 0.0

@@ -7,7 +7,7 @@ and grows where the group expands (mechanisms/expansion.py). Sympathisers (thous
 cell are ``pop/1000 x affinity x grievance x (support + w x vacuum)``; a group reaches those
 near its units. Recruits per week are ``rate x reached x (1 - strength / ceiling)``, logistic
 growth whose ceiling, ``fighters_per_thousand_sympathisers x reached``, comes from the group's
-own pool: IS Sahel's from Menaka, Ansongo and the tri-border area, the Katiba Macina's from
+own pool (a group above it loses ``demobilisation_per_week`` of the excess each week): IS Sahel's from Menaka, Ansongo and the tri-border area, the Katiba Macina's from
 the inner Niger delta. Funding (taxation of the people under the faction's influence) limits
 recruitment; broke groups lose fighters.
 
@@ -25,13 +25,16 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def affinity(lat: np.ndarray, lon: np.ndarray, anchors: Sequence, *, floor: float) -> np.ndarray:
+def affinity(lat: np.ndarray, lon: np.ndarray, anchors: Sequence, *, floor: float, date=None) -> np.ndarray:
     """A group's affinity (0-1) for each cell from its social-base anchors (objects with
-    ``lat``, ``lon``, ``radius_km``, ``weight``); ``floor`` everywhere else."""
+    ``lat``, ``lon``, ``radius_km``, ``weight`` and ``since``) active on ``date`` (all when
+    None); ``floor`` everywhere else."""
     from sahel_sim.geography import haversine_km
 
     out = np.full(lat.shape, float(floor))
     for a in anchors:
+        if date is not None and ((a.since is not None and a.since > date) or (a.until is not None and a.until <= date)):
+            continue
         d = haversine_km(a.lat, a.lon, lat, lon)
         out = np.maximum(out, a.weight * np.exp(-((d / a.radius_km) ** 2)))
     return out
@@ -49,3 +52,10 @@ def logistic_recruits(strength: float, reached: float, *, rate: float, per_thous
     if ceiling <= 0:
         return 0.0, 0.0
     return max(0.0, rate * reached * (1.0 - strength / ceiling)), ceiling
+
+
+def demobilised(strength: float, ceiling: float, *, share_per_week: float) -> float:
+    """Fighters a group above the ceiling its pool sustains loses this week: a share of the
+    excess (fighters drift home, defect or move abroad when the social base no longer
+    sustains them, e.g. MUJAO and Ansar Dine after Serval)."""
+    return share_per_week * max(0.0, strength - ceiling)
