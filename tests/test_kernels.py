@@ -163,3 +163,23 @@ def test_influence_is_a_partition_of_at_most_one(press) -> None:
     for _ in range(5):
         infl = K.update_influence(infl, pressure, adjacency=adj, degree=deg, baseline=10.0, rate=0.9, spread_weight=1.0)
         assert (infl >= 0).all() and (infl.sum(axis=0) <= 1 + 1e-9).all()
+
+
+def test_event_draw_matches_independent_poisson_counts() -> None:
+    """The fast draw (Poisson total per channel split over cells) has the mean and variance of
+    independent Poisson counts per (channel, cell)."""
+    from sahel_sim.model.mechanisms.strikes import draw_events
+
+    rng = np.random.default_rng(7)
+    expected = np.random.default_rng(8).random((4, 30)) ** 4 * 0.5
+    expected[2] = 0.0
+    reps = 3000
+    counts = np.zeros((reps, 4, 30))
+    for r in range(reps):
+        ch, cell = draw_events(rng, expected)
+        np.add.at(counts[r], (ch, cell), 1)
+    assert counts[:, 2].sum() == 0  # a silent channel draws nothing
+    se = np.sqrt(expected / reps) + 1e-9
+    assert (np.abs(counts.mean(axis=0) - expected) < 5 * se + 1e-3).all()
+    busy = expected > 0.1
+    assert np.allclose(counts.var(axis=0)[busy], expected[busy], rtol=0.2)  # Poisson: variance = mean

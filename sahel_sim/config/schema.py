@@ -238,6 +238,7 @@ class Combat(Strict):
     peacekeeper_ied_share: Probability = Field(0.6, description="share of attacks on peacekeepers that are IEDs and shelling; calibrated")
     ied_civilian_share: Probability = Field(0.25, description="share of mine/IED victims who are civilians: ~25% (MINUSMA report to 31 Aug 2022, via vovworld.vn; mali_facts s2)")
     fatality_dispersion: Positive = Field(0.8, description="negative-binomial shape of fatalities (smaller = heavier tail); calibrated")
+    engaged_presence_share: Probability = Field(0.3, description="share of a defender's presence in a cell engaged when its units are not in the cell itself; calibrated")
 
 
 class Civilians(Strict):
@@ -251,6 +252,8 @@ class Civilians(Strict):
     fatalities_per_attack: Positive = Field(3.0, description="mean civilians killed per attack; calibrated")
     mercenary_fatality_multiplier: NonNegative = Field(3.0, description="mean deaths per event when mercenaries take part, relative; calibrated")
     abduction_share: Probability = Field(0.15, description="share of attacks on civilians that are abductions; calibrated")
+    abduction_fatalities: NonNegative = Field(0.1, description="mean deaths per abduction; calibrated")
+    fatality_dispersion: Positive = Field(0.48, description="negative-binomial shape of civilian deaths per attack (heavier-tailed than combat: massacres); calibrated")
     population_half: Positive = Field(5000.0, description="people: population at which a cell offers half the civilian targets of a large one; calibrated")
 
 
@@ -264,6 +267,7 @@ class Grievance(Strict):
     legitimacy_start: Probability = Field(0.7, description="state legitimacy (0-1) at the start date; calibrated")
     legitimacy_recovery_per_week: Probability = Field(0.002, description="1/week: recovery of legitimacy after a coup; calibrated")
     support_rate_per_week: Probability = Field(0.05, description="1/week: speed at which support follows presence and grievance; calibrated")
+    support_harm_sensitivity: NonNegative = Field(2.0, description="loss of support per civilian a faction kills per 1,000 residents; calibrated")
 
 
 class Recruitment(Strict):
@@ -295,6 +299,8 @@ class Posture(Strict):
     threat_memory_weeks: Positive = Field(12.0, description="weeks: memory of attacks when judging threat; calibrated")
     reinforce_share_per_week: Probability = Field(0.1, description="share of mobile columns reassigned each week; calibrated")
     baseline_threat: NonNegative = Field(0.2, description="events/week: threat every open garrison is credited with (routine posting); calibrated")
+    mercenary_suspicion_weight: NonNegative = Field(50.0, description="mercenaries' choice of the host's columns: troop-equivalents of enemy presence that full jihadist support in a cell counts for; calibrated")
+    mercenary_choice_noise: Positive = Field(3.5, description="Gumbel scale (troop-equivalents) of mercenaries' choice of columns; calibrated")
 
 
 class Peacekeeping(Strict):
@@ -347,6 +353,7 @@ class Funding(Strict):
     upkeep_per_fighter_per_week: NonNegative = Field(0.3, description="income units per fighter per week; calibrated")
     recruit_cost: NonNegative = Field(20.0, description="income units per recruit; calibrated")
     desertion_when_broke: Probability = Field(0.01, description="1/week: share of fighters lost while funds are negative; calibrated")
+    unaligned_tax_share: Probability = Field(0.2, description="share of the taxable income near its units that a faction-less group (militia) raises; calibrated")
     war_chest_weeks: NonNegative = Field(104.0, description="weeks of upkeep a group holds at the start (ransoms, trafficking); calibrated")
 
 

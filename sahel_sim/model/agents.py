@@ -91,6 +91,8 @@ class Force(mesa.Agent):
 
     def update_site_dates(self, date: dt.date) -> list[int]:
         """Open and close dated sites; returns the indices of bases closed this week."""
+        if not self.spec.sites:
+            return []
         first_site = len(self.base_names) - len(self.spec.sites)
         closed = []
         for i in range(first_site, len(self.base_names)):
@@ -299,7 +301,7 @@ class StateForce(Force):
         moving = np.union1d(moving, outside)
         if moving.size == 0:
             return
-        w = posture.sector_threat(cells, model.threat, model.grid.distance_km, radius_km=pos.sector_radius_km,
+        w = posture.sector_threat(cells, model.threat, model.kernel(pos.sector_radius_km),
                                   baseline=pos.baseline_threat)
         self.unit_cell[moving] = posture.post_columns(model.rng, moving.size, cells, w)
 
@@ -327,8 +329,9 @@ class Mercenary(Force):
             cols = np.arange(host.n_units)
         a = model.actor_index[self.actor_id]
         cells = host.unit_cell[cols]
-        score = model.enemy_presence(a)[cells] + 50.0 * model.jihadist_support[cells]
-        score = score + model.rng.gumbel(0.0, 10.0 * model.config.mechanisms.expansion.move_noise, size=score.shape)
+        pos = model.config.mechanisms.posture
+        score = model.enemy_presence(a)[cells] + pos.mercenary_suspicion_weight * model.jihadist_support[cells]
+        score = score + model.rng.gumbel(0.0, pos.mercenary_choice_noise, size=score.shape)
         order = np.argsort(-score, kind="stable")
         picks = cells[order[np.arange(self.n_units) % order.size]]
         self.unit_cell = picks.astype(np.int64)

@@ -233,6 +233,15 @@ class SahelModel(mesa.Model):
             k = self._kernels[key] = territory.distance_kernel(self.grid.distance_km, key)
         return k
 
+    def _actor_kernels(self, i: int, force: Force) -> tuple[np.ndarray, np.ndarray]:
+        """The presence and strike-reach kernels of actor ``i`` (cached per reach factor)."""
+        cache = self.__dict__.setdefault("_actor_kernel_cache", {})
+        key = (i, force.reach_factor)
+        if key not in cache:
+            cache[key] = (self.kernel(force.spec.reach_km * force.reach_factor),
+                          self.kernel(force.spec.strike_reach_km * force.reach_factor))
+        return cache[key]
+
     def candidates(self, radius_km: float) -> np.ndarray:
         return _candidate_table(self.grid, round(float(radius_km), 1))
 
@@ -252,7 +261,7 @@ class SahelModel(mesa.Model):
                 pos = self.config.mechanisms.posture
                 from sahel_sim.model.mechanisms import posture
 
-                w = posture.sector_threat(cells, self.threat, g.distance_km, radius_km=pos.sector_radius_km,
+                w = posture.sector_threat(cells, self.threat, self.kernel(pos.sector_radius_km),
                                           baseline=pos.baseline_threat)
                 return cells, w
         regions = self._deploy_regions.get(force.actor_id, spec.regions)
@@ -284,10 +293,15 @@ class SahelModel(mesa.Model):
         self.R = np.zeros((A, n))
         for i, a in enumerate(self.actor_ids):
             f = self.forces[a]
-            if f.n_units:
-                self.S[i] = territory.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
-                self.P[i] = territory.presence(self.S[i], self.kernel(f.spec.reach_km * f.reach_factor))
-                self.R[i] = strikes.reach(self.S[i], self.kernel(f.spec.strike_reach_km * f.reach_factor))
+            if not f.n_units:
+                continue
+            self.S[i] = territory.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
+            occupied = np.flatnonzero(self.S[i])
+            local = self.S[i][occupied]
+            k_presence, k_strike = self._actor_kernels(i, f)
+            self.P[i] = local @ k_presence[occupied]  # territory.presence
+            if not self.is_pk[i]:  # peacekeepers do not strike; strikes.reach
+                self.R[i] = (local / local.sum()) @ k_strike[occupied]
         m = self.config.mechanisms
         self.security, self.vacuum, self.pk_cover = territory.security(
             self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
@@ -322,6 +336,7 @@ class SahelModel(mesa.Model):
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
+        self._sides_cache: dict[int, tuple] = {}
         for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
         self._fields()                        # presence, reach, security (territory)
@@ -475,74 +490,107 @@ class SahelModel(mesa.Model):
 
     def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
         """Event channels (attacker, target or -1 for civilians, kind) and their expected
-        counts per cell this week (mechanisms/strikes.py and civilians.py)."""
+        counts per cell this week, for all attackers at once (mechanisms/strikes.py and
+        civilians.py)."""
         m = self.config.mechanisms
         c, pk, cv = m.combat, m.peacekeeping, m.civilians
+        A = len(self.actor_ids)
         protect, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
-        pop_targets = civilians.civilian_targets(self.population_present, cv.population_half)
-        present = self.P.any(axis=1)
-        jihad_infl = self.influence[self.faction_is_jihadist].sum(axis=0)
-        state_infl = self.influence[self.state_faction] if self.state_faction >= 0 else np.zeros(self.n_cells)
-        ied = c.remote_violence_ratio / (1.0 + c.remote_violence_ratio)
+        strength = np.array([self.forces[a].strength for a in self.actor_ids])
+        mobile = np.array([self.forces[a].unit_fighters[self.forces[a].unit_mobile].sum() for a in self.actor_ids])
+        tempo = self._tempo  # aggression, civilian targeting per actor
+        active = (strength > 0) & ~self.is_pk
+        # weekly budgets: per 1,000 mobile troops (state side), per 100 fighters (armed groups)
+        troops = np.where(self.is_merc, strength, mobile)
+        budget = np.where(self.is_gov, c.operations_rate_per_week * troops / 1000.0,
+                          c.battle_rate_per_week * strength / 100.0) * tempo[0] * active
+        civ_rate = np.where(self.is_gov, cv.state_harm_rate_per_week * troops / 1000.0 * (1.0 + self.legitimacy_gap),
+                            np.where(self.is_militia, cv.militia_rate_per_week, cv.coercion_rate_per_week)
+                            * strength / 100.0)
+        civ_budget = civ_rate * tempo[1] * active
+        # attacks on armed enemies, peacekeepers and state-side forces
+        H = self.hostility & active[:, None] & self.P.any(axis=1)[None, :] & (budget > 0)[:, None]
+        aa, bb = np.nonzero(H)
         channels: list[tuple[int, int, int]] = []
         rates: list[np.ndarray] = []
-        for a, aid in enumerate(self.actor_ids):
-            force = self.forces[aid]
-            spec = force.spec
-            if force.n_units == 0 or self.is_pk[a]:
-                continue
-            reach = self.R[a]
-            if self.is_gov[a]:
-                mobile = float(force.unit_fighters[force.unit_mobile].sum()) if not self.is_merc[a] else force.strength
-                budget = c.operations_rate_per_week * spec.aggression * mobile / 1000.0
-                civ_budget = cv.state_harm_rate_per_week * spec.civilian_targeting * mobile / 1000.0 * (1.0 + self.legitimacy_gap)
-            else:
-                budget = c.battle_rate_per_week * spec.aggression * force.strength / 100.0
-                rate = cv.militia_rate_per_week if self.is_militia[a] else cv.coercion_rate_per_week
-                civ_budget = rate * spec.civilian_targeting * force.strength / 100.0
-            # attacks on armed enemies, peacekeepers and state-side forces
-            targets = np.flatnonzero(self.hostility[a] & present)
-            if targets.size and budget > 0:
-                avail = territory.saturating(self.P[targets], c.target_half_presence)
-                w = reach[None, :] * avail * strikes.risk_factor(self.P[targets], self.P[a][None, :], c.risk_aversion)
-                if self.is_armed[a]:
-                    scale = np.where(self.is_pk[targets], pk.target_weight, 1.0)
-                    scale = scale * np.where(self._rival_pair[a, targets], m.rivalry.battle_weight, 1.0)
-                    w = w * scale[:, None] * np.where(self.is_pk[targets][:, None], 1.0, deter[None, :])
-                expected = strikes.allocate(budget, w, c.opportunity_half)
-                for k, b in enumerate(targets):
-                    if self.is_pk[b]:
-                        channels.append((a, int(b), PK_ATTACK))
-                        rates.append(expected[k])
-                    elif self.is_armed[a] and (self.is_gov[b]):
-                        channels += [(a, int(b), BATTLE), (a, int(b), REMOTE)]
-                        rates += [(1.0 - ied) * expected[k], ied * expected[k]]
-                    elif spec.kind == "foreign":
-                        channels += [(a, int(b), BATTLE), (a, int(b), STRIKE)]
-                        rates += [(1.0 - c.strike_share) * expected[k], c.strike_share * expected[k]]
-                    else:
-                        channels.append((a, int(b), BATTLE))
-                        rates.append(expected[k])
-            # violence against civilians
-            if civ_budget > 0:
+        if aa.size:
+            P = self.P
+            w = self.R[aa] * territory.saturating(P[bb], c.target_half_presence) \
+                * strikes.risk_factor(P[bb], P[aa], c.risk_aversion)
+            armed_a = self.is_armed[aa]
+            scale = np.where(armed_a & self.is_pk[bb], pk.target_weight, 1.0)
+            scale = scale * np.where(armed_a & self._rival_pair[aa, bb], m.rivalry.battle_weight, 1.0)
+            w = w * scale[:, None] * np.where((armed_a & ~self.is_pk[bb])[:, None], deter[None, :], 1.0)
+            total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
+            expected = w * (budget[aa] / (c.opportunity_half + total[aa]))[:, None]
+            ied = c.remote_violence_ratio / (1.0 + c.remote_violence_ratio)
+            rows, fracs = [], []
+            for k, (a, b) in enumerate(zip(aa.tolist(), bb.tolist(), strict=True)):
+                if self.is_pk[b]:
+                    split = ((PK_ATTACK, 1.0),)
+                elif self.is_armed[a] and self.is_gov[b]:
+                    split = ((BATTLE, 1.0 - ied), (REMOTE, ied))
+                elif self.kinds[a] == "foreign":
+                    split = ((BATTLE, 1.0 - c.strike_share), (STRIKE, c.strike_share))
+                else:
+                    split = ((BATTLE, 1.0),)
+                for kind, frac in split:
+                    channels.append((a, b, kind))
+                    rows.append(k)
+                    fracs.append(frac)
+            rates.append(expected[rows] * np.array(fracs)[:, None])
+        # violence against civilians: selective where control is contested (Kalyvas); militias
+        # against communities that support the jihadists
+        attackers = np.flatnonzero(civ_budget > 0)
+        if attackers.size:
+            targets = civilians.civilian_targets(self.population_present, cv.population_half) * protect
+            curves: dict[tuple[int, ...], np.ndarray] = {}
+            for a in attackers.tolist():
                 if self.is_militia[a]:
                     intensity = self.jihadist_support
-                elif self.is_gov[a]:
-                    intensity = civilians.selective_violence(civilians.control_share(state_infl, jihad_infl),
-                                                             cv.selective_peak_share, cv.selective_sharpness)
                 else:
-                    f = self.faction_of[a]
-                    own = self.influence[f] if f >= 0 else np.zeros(self.n_cells)
-                    hostile_f = np.unique(self.faction_of[self.hostility[a] & (self.faction_of >= 0)])
-                    rivals = self.influence[hostile_f].sum(axis=0) if hostile_f.size else np.zeros(self.n_cells)
-                    intensity = civilians.selective_violence(civilians.control_share(own, rivals),
-                                                             cv.selective_peak_share, cv.selective_sharpness)
-                w = reach * pop_targets * intensity * protect
+                    own, rival = self._control_sides(a)
+                    key = (*own, -1, *rival)
+                    if key not in curves:
+                        curves[key] = civilians.selective_violence(
+                            civilians.control_share(self.influence[list(own)].sum(axis=0),
+                                                    self.influence[list(rival)].sum(axis=0)),
+                            cv.selective_peak_share, cv.selective_sharpness)
+                    intensity = curves[key]
+                w = self.R[a] * targets * intensity
                 channels.append((a, -1, VAC))
-                rates.append(strikes.allocate(civ_budget, w, c.opportunity_half))
+                rates.append(strikes.allocate(float(civ_budget[a]), w, c.opportunity_half)[None, :])
         if not rates:
             return channels, np.zeros((0, self.n_cells))
-        return channels, np.vstack(rates)
+        return channels, np.concatenate(rates)
+
+    @property
+    def _tempo(self) -> np.ndarray:
+        """(2, A): each actor's aggression and civilian targeting."""
+        if not hasattr(self, "_tempo_cache"):
+            self._tempo_cache = np.array([[self.config.actors[a].aggression for a in self.actor_ids],
+                                          [self.config.actors[a].civilian_targeting for a in self.actor_ids]])
+        return self._tempo_cache
+
+    def _control_sides(self, a: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Factions whose control counts as the attacker's own and as its enemies'. State-side
+        forces without a faction (Barkhane) act for the state; the state's enemies in its sweeps
+        are the jihadists. Cached for the week (hostility changes once a week at most)."""
+        cache = getattr(self, "_sides_cache", None)
+        if cache is None:
+            cache = self._sides_cache = {}
+        if a not in cache:
+            cache[a] = self._control_sides_uncached(a)
+        return cache[a]
+
+    def _control_sides_uncached(self, a: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if self.is_gov[a]:
+            own = (self.state_faction,) if self.state_faction >= 0 else ()
+            return own, tuple(np.flatnonzero(self.faction_is_jihadist).tolist())
+        f = self.faction_of[a]
+        own = (int(f),) if f >= 0 else ()
+        rivals = np.unique(self.faction_of[self.hostility[a] & (self.faction_of >= 0)])
+        return own, tuple(int(x) for x in rivals if x not in own)
 
     def _violence(self) -> dict[str, np.ndarray]:
         """Draw this week's events and their fatalities; apply losses; log the events."""
@@ -551,11 +599,7 @@ class SahelModel(mesa.Model):
         rng = self.rng
         n, A = self.n_cells, len(self.actor_ids)
         channels, rates = self._channels()
-        counts = rng.poisson(rates) if rates.size else np.zeros((0, n), dtype=np.int64)
-        ch_idx, cells = np.nonzero(counts)
-        reps = counts[ch_idx, cells]
-        ch_idx = np.repeat(ch_idx, reps)
-        cells = np.repeat(cells, reps)
+        ch_idx, cells = strikes.draw_events(rng, rates)
         n_ev = ch_idx.size
 
         losses = np.zeros((A, n))
@@ -572,7 +616,7 @@ class SahelModel(mesa.Model):
             strength = np.array([self.forces[a].strength for a in self.actor_ids])
             e_att = np.minimum(unit_size[att], strength[att])  # a raid engages one unit
             tgt_safe = np.where(tgt >= 0, tgt, 0)
-            e_def = np.maximum(self.S[tgt_safe, cells], 0.3 * self.P[tgt_safe, cells])
+            e_def = np.maximum(self.S[tgt_safe, cells], c.engaged_presence_share * self.P[tgt_safe, cells])
             mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
                                                         lethality_att=self._lethality[att],
                                                         lethality_def=self._lethality[tgt_safe])
@@ -584,24 +628,27 @@ class SahelModel(mesa.Model):
             merc = self.is_merc[att]
             vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
             abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
-            vac_mean = np.where(abduct, 0.1, vac_mean)
+            vac_mean = np.where(abduct, m.civilians.abduction_fatalities, vac_mean)
             shape = c.fatality_dispersion
-            l_att = np.minimum(combat.negbin(rng, mean_att, shape), np.ceil(e_att))
-            l_def = np.minimum(combat.negbin(rng, mean_def, shape), np.ceil(e_def))
-            civ = np.where(kind == VAC, combat.negbin(rng, vac_mean, shape * 0.6), 0)
+            draws = combat.negbin(rng, np.concatenate([mean_att, mean_def, vac_mean]),
+                                  np.repeat([shape, shape, m.civilians.fatality_dispersion], n_ev))
+            l_att = np.minimum(draws[:n_ev], np.ceil(e_att))
+            l_def = np.minimum(draws[n_ev:2 * n_ev], np.ceil(e_def))
+            civ = np.where(kind == VAC, draws[2 * n_ev:], 0)
             l_def = np.where(kind == VAC, 0, l_def)
             ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), c.ied_civilian_share), 0)
             l_def = l_def - ied_civ
             civ = civ + ied_civ
-            np.add.at(losses, (att, cells), l_att)
             ok = tgt >= 0
-            np.add.at(losses, (tgt[ok], cells[ok]), l_def[ok])
-            np.add.at(civ_deaths, cells, civ)
-            np.add.at(civ_by_actor, (att, cells), civ)
-            np.add.at(events_cell, cells, 1.0)
+            flat_att = att * n + cells
+            losses = (np.bincount(flat_att, weights=l_att, minlength=A * n)
+                      + np.bincount(tgt_safe * n + cells, weights=np.where(ok, l_def, 0.0), minlength=A * n)).reshape(A, n)
+            civ_deaths = np.bincount(cells, weights=civ, minlength=n).astype(np.float64)
+            civ_by_actor = np.bincount(flat_att, weights=civ, minlength=A * n).reshape(A, n)
+            events_cell = np.bincount(cells, minlength=n).astype(np.float64)
             jihadi = self.is_jihadist[att] | (ok & self.is_jihadist[tgt_safe])
-            np.add.at(jihad_events, cells, jihadi.astype(float))
-            np.add.at(armed_attacks, cells, self.is_armed[att].astype(float))
+            jihad_events = np.bincount(cells, weights=jihadi, minlength=n)
+            armed_attacks = np.bincount(cells, weights=self.is_armed[att], minlength=n)
             ra, rb = self._rival_sides
             rival_fights[cells[ok & ((ra[att] & rb[tgt_safe]) | (rb[att] & ra[tgt_safe]))]] = True
             types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
@@ -614,9 +661,7 @@ class SahelModel(mesa.Model):
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
         self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
-        by_attacker = np.zeros((A, n))
-        if n_ev:
-            np.add.at(by_attacker, (att, cells), 1.0)
+        by_attacker = np.bincount(att * n + cells, minlength=A * n).reshape(A, n) if n_ev else np.zeros((A, n))
         self.attacks_recent += (by_attacker - self.attacks_recent) / mem
         self.threat += (armed_attacks - self.threat) / m.posture.threat_memory_weeks
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
@@ -721,7 +766,7 @@ class SahelModel(mesa.Model):
         armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
         self.support = grievance.update_support(self.support, grievance=self.grievance, influence=armed_influence,
                                                 own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
-                                                harm_sensitivity=g.harm_sensitivity * 0.5)
+                                                harm_sensitivity=g.support_harm_sensitivity)
         if week["rival_fights"].any():
             ra = self.faction_of[np.flatnonzero(self._rival_sides[0])[0]]
             if ra >= 0:
@@ -744,12 +789,15 @@ class SahelModel(mesa.Model):
             if not self.is_armed[i] or spec.recruitment_per_week <= 0:
                 continue
             f = self.faction_of[i]
-            exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[np.unique(force.unit_cell)].max(axis=0) \
-                if force.n_units else np.zeros(self.n_cells)
+            occupied = np.flatnonzero(self.S[i])
+            exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[occupied].max(axis=0) \
+                if occupied.size else np.zeros(self.n_cells)
             if self.is_militia[i]:
                 # self-defence militias form where their enemies strike and the state is absent
                 enemies = np.flatnonzero(self._base_hostility[i])
-                alarm = self.attacks_recent[enemies].sum(axis=0) @ self.kernel(rec.militia_alarm_km)
+                recent = self.attacks_recent[enemies].sum(axis=0)
+                hit = np.flatnonzero(recent > 1e-6)
+                alarm = recent[hit] @ self.kernel(rec.militia_alarm_km)[hit]
                 drive = np.minimum(alarm, 1.0)
                 symp = recruitment.sympathisers(pop, self.footprint[i], drive, np.ones(self.n_cells), self.vacuum,
                                                 absence_weight=rec.state_absence_weight)
@@ -766,7 +814,7 @@ class SahelModel(mesa.Model):
                 total = faction_strength[f] or 1.0
                 income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
             else:
-                income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * 0.2
+                income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * fund.unaligned_tax_share
             force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
             force.remove_fighters(recruitment.demobilised(force.strength, ceiling,
                                                           share_per_week=rec.demobilisation_per_week))

@@ -30,18 +30,21 @@ def control_share(own: np.ndarray, rivals: np.ndarray) -> np.ndarray:
     """An actor's share of the control held by itself and its enemies in each cell (0 where
     neither holds any)."""
     total = own + rivals
-    return np.divide(own, total, out=np.zeros_like(own, dtype=np.float64), where=total > 1e-9)
+    return own / np.maximum(total, 1e-9)
 
 
 def selective_violence(share: np.ndarray, peak: float, sharpness: float = 3.0) -> np.ndarray:
     """Kalyvas intensity (0-1) of selective violence at control share ``share``; 1 at ``peak``,
     0 at no and at full control; ``sharpness`` is the exponent k."""
     s = np.clip(share, 0.0, 1.0)
-    a = sharpness
-    b = sharpness * (1.0 - peak) / peak
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = (s / peak) ** a * ((1.0 - s) / (1.0 - peak)) ** b
-    return np.nan_to_num(f, nan=0.0)
+    out = np.zeros_like(s)
+    inside = np.flatnonzero((s > 0.0) & (s < 1.0))
+    if inside.size:
+        x = s[inside]
+        a = sharpness
+        b = sharpness * (1.0 - peak) / peak
+        out[inside] = np.exp(a * np.log(x / peak) + b * np.log((1.0 - x) / (1.0 - peak)))
+    return out
 
 
 def civilian_targets(population: np.ndarray, half: float) -> np.ndarray:

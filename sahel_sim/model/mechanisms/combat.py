@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def negbin(rng: np.random.Generator, mean: np.ndarray, shape: float) -> np.ndarray:
-    """Negative-binomial counts with the given mean and shape."""
+def negbin(rng: np.random.Generator, mean: np.ndarray, shape) -> np.ndarray:
+    """Negative-binomial counts with the given mean and shape (a number or an array)."""
     mean = np.asarray(mean, dtype=np.float64)
     p = shape / (shape + np.maximum(mean, 1e-12))
     return rng.negative_binomial(shape, p).astype(np.int64)

@@ -21,15 +21,23 @@ import numpy as np
 from scipy import sparse
 
 
-def conductance(adjacency: sparse.csr_matrix, corridor: np.ndarray, offroad: float) -> sparse.csr_matrix:
-    """Edge weights between adjacent cells: 1 where both are on a route, ``offroad`` otherwise."""
-    coo = adjacency.tocoo()
-    on = corridor[coo.row] & corridor[coo.col]
-    w = np.where(on, 1.0, offroad)
-    return sparse.csr_matrix((w, (coo.row, coo.col)), shape=adjacency.shape)
+def conductance(adjacency: sparse.csr_matrix, corridor: np.ndarray, offroad: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(neighbours, weights)``, each (n, k) padded with -1 / 0: each cell's adjacent cells and
+    the edge weights, 1 where both cells are on a route and ``offroad`` otherwise."""
+    adj = adjacency.tocsr()
+    deg = np.diff(adj.indptr)
+    k = int(deg.max()) if deg.size else 0
+    n = adj.shape[0]
+    nbr = np.full((n, max(k, 1)), -1, dtype=np.int64)
+    rows = np.repeat(np.arange(n), deg)
+    slot = np.arange(adj.indices.size) - np.repeat(adj.indptr[:-1], deg)
+    nbr[rows, slot] = adj.indices
+    on = corridor[:, None] & corridor[np.maximum(nbr, 0)]
+    w = np.where(nbr >= 0, np.where(on, 1.0, offroad), 0.0)
+    return nbr, w
 
 
-def expand(footprint: np.ndarray, saturation: float, *, conductance: sparse.csr_matrix,
+def expand(footprint: np.ndarray, saturation: float, *, conductance: tuple[np.ndarray, np.ndarray],
            threshold: float, rate: float) -> np.ndarray:
     """A footprint (0-1) after a week: unchanged below ``threshold``; above it, each cell moves
     toward the conductance-weighted largest footprint among its neighbours at a speed
@@ -37,8 +45,7 @@ def expand(footprint: np.ndarray, saturation: float, *, conductance: sparse.csr_
     if saturation <= threshold or rate <= 0:
         return footprint
     excess = min(1.0, (saturation - threshold) / max(1e-9, 1.0 - threshold))
-    # largest conductance-weighted neighbour footprint (sparse row-wise max)
-    weighted = conductance.multiply(footprint[None, :]).tocsr()
-    pull = weighted.max(axis=1).toarray().ravel()
+    nbr, w = conductance
+    pull = (w * footprint[np.maximum(nbr, 0)]).max(axis=1)
     grow = np.clip(pull - footprint, 0.0, None)
     return np.minimum(1.0, footprint + rate * excess * grow)

@@ -19,12 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def sector_threat(base_cells: np.ndarray, threat: np.ndarray, distance_km: np.ndarray, *, radius_km: float,
-                  baseline: float) -> np.ndarray:
-    """Threat credited to each base: attacks near it (``exp(-d / radius)``) plus a baseline."""
+def sector_threat(base_cells: np.ndarray, threat: np.ndarray, kernel: np.ndarray, *, baseline: float) -> np.ndarray:
+    """Threat credited to each base: attacks near it (``kernel[i, j] = exp(-d_ij / radius)``)
+    plus a baseline."""
     if base_cells.size == 0:
         return np.zeros(0)
-    return np.exp(-distance_km[base_cells] / radius_km) @ threat + baseline
+    return kernel[base_cells] @ threat + baseline
 
 
 def post_columns(rng: np.random.Generator, n_columns: int, base_cells: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -48,3 +48,26 @@ def allocate(budget: float, weights: np.ndarray, half: float) -> np.ndarray:
     if budget <= 0 or total <= 0:
         return np.zeros_like(weights)
     return budget * weights / (half + total)
+
+
+def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Independent Poisson counts for every (channel, cell) of ``expected`` (C, n), returned as
+    one (channel, cell) pair per event, ordered by channel. Drawn as a Poisson total per channel
+    split over cells in proportion to the rates (the same distribution, by the splitting property
+    of the Poisson process, at a fraction of the cost when most cells are quiet)."""
+    if expected.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    totals = expected.sum(axis=1)
+    counts = rng.poisson(totals)
+    hit = np.flatnonzero(counts)
+    if hit.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n = expected.shape[1]
+    cum = np.cumsum(expected[hit], axis=1)
+    cum /= cum[:, -1:]
+    cum += np.arange(hit.size)[:, None]  # rows laid end to end: one sorted array
+    ch = np.repeat(hit, counts[hit])
+    row = np.repeat(np.arange(hit.size), counts[hit])
+    flat = np.searchsorted(cum.ravel(), row + rng.random(ch.size), side="right")
+    cells = np.clip(flat - row * n, 0, n - 1)
+    return ch.astype(np.int64), cells.astype(np.int64)
