@@ -248,7 +248,6 @@ class SahelModel(mesa.Model):
     def deployment_cells(self, force: Force) -> tuple[np.ndarray, np.ndarray]:
         """Where new units of ``force`` appear: its open bases (threatened sectors first), the
         host's columns (mercenaries), or its footprint inside its regions (armed groups)."""
-        g = self.grid
         spec = force.spec
         if spec.kind == "mercenary" and spec.embedded_with in self.forces:
             host = self.forces[spec.embedded_with]
