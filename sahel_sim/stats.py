@@ -25,6 +25,13 @@ The statistic kinds (the ``statistic:`` of a target):
 - ``control_area_ratio``: area held by a faction in some regions around one date over
   around another (from the control snapshots; not in ACLED).
 
+- ``region_mix_distance``: total variation distance between the admin1 mix of violent events
+  in a period and a reference mix (ACLED's counts by admin1);
+- ``control_share``: share of the control snapshots in a window in which a faction holds the
+  cell of a place; ``cells_held``: cells a faction holds in some regions at a date;
+  ``max_region_share_held``: the largest share of a region any one armed group holds before a
+  date (not in ACLED).
+
 Statistics that need data a source does not have are ``nan`` (e.g. displacement for an
 ACLED export), and reported as "not computable" rather than as a miss.
 """
@@ -63,6 +70,9 @@ ADMIN1_TO_REGION: dict[str, str] = {
     "Bandiagara": "Mopti", "Douentza": "Mopti", "San": "Segou", "Nioro": "Kayes", "Kita": "Kayes",
     "Dioila": "Koulikoro", "Nara": "Koulikoro", "Bougouni": "Sikasso", "Koutiala": "Sikasso",
 }
+
+# ACLED's admin1 regions in its 2012-2019 aggregates (Taoudenit inside Tombouctou)
+ACLED_MIX_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r != "Taoudenit")
 
 TEXT_COLUMNS = ("event_type", "sub_event_type", "actor1", "assoc_actor_1", "actor2", "assoc_actor_2",
                 "civilian_targeting", "country", "admin1", "location")
@@ -155,6 +165,9 @@ class Observed:
     snapshots: CellSnapshots | None = None
     cell_area_km2: np.ndarray | None = None
     cell_region: np.ndarray | None = None
+    cell_lat: np.ndarray | None = None
+    cell_lon: np.ndarray | None = None
+    faction_kinds: Mapping[str, str] = field(default_factory=dict)
     label: str = ""
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -238,6 +251,9 @@ def observed_from_run(result: RunResult, *, grid=None) -> Observed:
         snapshots=snaps,
         cell_area_km2=grid.area_km2[idx],
         cell_region=np.array(REGIONS, dtype=object)[grid.region[idx]],
+        cell_lat=grid.lat[idx],
+        cell_lon=grid.lon[idx],
+        faction_kinds={f: result.scenario.actors[f].kind for f in snaps.factions},
         label=result.run_id,
     )
 
@@ -372,7 +388,8 @@ class Statistic:
     spec: Mapping[str, Any]
     where: str = "statistic"
 
-    KINDS = ("count", "ratio", "share", "stock", "control_area_ratio")
+    KINDS = ("count", "ratio", "share", "stock", "control_area_ratio", "region_mix_distance", "control_share",
+             "cells_held", "max_region_share_held")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -402,6 +419,37 @@ class Statistic:
                                   f"{', '.join(NEIGHBOUR_COUNTRIES)}")
             return {"series": series, "country": country, "at": _date(_need(s, "at", w), f"{w}.at"),
                     "share": bool(s.get("share_of_total", False))}
+        if self.kind == "region_mix_distance":
+            ref = _need(s, "reference", w)
+            if not isinstance(ref, Mapping) or not ref:
+                raise ConfigError(f"{w}.reference: expected a mapping of region: events")
+            for r in ref:
+                if r not in ACLED_MIX_REGIONS:
+                    raise ConfigError(f"{w}.reference: {r!r} is not one of {', '.join(ACLED_MIX_REGIONS)}")
+            query = {"event_types": "violent", "from": _need(s, "from", w), "to": _need(s, "to", w)}
+            return {"query": Query.from_dict(query, w), "reference": {k: float(v) for k, v in ref.items()}}
+        if self.kind in ("control_share", "cells_held", "max_region_share_held"):
+            out: dict[str, Any] = {}
+            if self.kind != "max_region_share_held":
+                out["faction"] = str(_need(s, "faction", w))
+            if self.kind == "control_share":
+                place = _need(s, "place", w)
+                if not isinstance(place, Mapping) or not {"lat", "lon"} <= set(place):
+                    raise ConfigError(f"{w}.place: expected {{name, lat, lon}}")
+                out |= {"lat": float(place["lat"]), "lon": float(place["lon"]), "start": _date(_need(s, "from", w), f"{w}.from"),
+                        "end": _date(_need(s, "to", w), f"{w}.to")}
+            else:
+                regions = tuple(_need(s, "regions", w))
+                for r in regions:
+                    if r not in REGIONS:
+                        raise ConfigError(f"{w}.regions: {r!r} is not a region of Mali")
+                out["regions"] = regions
+            if self.kind == "cells_held":
+                out["at"] = _date(_need(s, "at", w), f"{w}.at")
+                out["min_lon"] = float(s["min_lon"]) if "min_lon" in s else None
+            if self.kind == "max_region_share_held":
+                out["before"] = _date(_need(s, "before", w), f"{w}.before")
+            return out
         # control_area_ratio
         regions = tuple(_need(s, "regions", w))
         for r in regions:
@@ -423,6 +471,14 @@ class Statistic:
             return p["part"].value(obs) / whole if whole > 0 else float("nan")
         if self.kind == "stock":
             return _stock(obs, **p)
+        if self.kind == "region_mix_distance":
+            return _region_mix_distance(obs, **p)
+        if self.kind == "control_share":
+            return _control_share(obs, **p)
+        if self.kind == "cells_held":
+            return _cells_held(obs, **p)
+        if self.kind == "max_region_share_held":
+            return _max_region_share_held(obs, **p)
         return _control_area_ratio(obs, **p)
 
 
@@ -472,6 +528,69 @@ def _control_area_ratio(obs: Observed, *, faction: str, regions: tuple[str, ...]
 
     a, b = around(num) + pseudo, around(den) + pseudo
     return a / b if b > 0 else float("nan")
+
+
+def _region_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str, float]) -> float:
+    """Total variation distance between the admin1 mix of the events ``query`` selects and a
+    reference mix (ACLED's counts by admin1), Taoudenit counted in Tombouctou as ACLED's
+    2012-2019 aggregates do; nan when no event is selected."""
+    m = query.mask(obs)
+    if not m.any():
+        return float("nan")
+    regions = pd.Series(obs.regions()[m]).replace({"Taoudenit": "Tombouctou"})
+    model = regions.value_counts().reindex(list(ACLED_MIX_REGIONS), fill_value=0).to_numpy(float)
+    ref = np.array([reference.get(r, 0.0) for r in ACLED_MIX_REGIONS])
+    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+
+
+def _snapshot_window(obs: Observed, start: np.datetime64, end: np.datetime64) -> np.ndarray:
+    dates = np.array(obs.snapshots.dates, dtype="datetime64[D]")
+    return (dates >= start) & (dates <= end)
+
+
+def _control_share(obs: Observed, *, faction: str, lat: float, lon: float, start: np.datetime64,
+                   end: np.datetime64) -> float:
+    """Share of the control snapshots in [start, end] in which ``faction`` holds the cell whose
+    centre is nearest (lat, lon)."""
+    s = obs.snapshots
+    if s is None or obs.cell_lat is None or faction not in s.factions:
+        return float("nan")
+    col = int(np.argmin(haversine_km(lat, lon, obs.cell_lat, obs.cell_lon)))
+    sel = _snapshot_window(obs, start, end)
+    return float((s.control[sel, col] == s.factions.index(faction)).mean()) if sel.any() else float("nan")
+
+
+def _cells_held(obs: Observed, *, faction: str, regions: tuple[str, ...], at: np.datetime64,
+                min_lon: float | None) -> float:
+    """Cells ``faction`` holds in ``regions`` (east of ``min_lon``) at the snapshot nearest ``at``."""
+    s = obs.snapshots
+    if s is None or obs.cell_region is None or faction not in s.factions:
+        return float("nan")
+    dates = np.array(s.dates, dtype="datetime64[D]")
+    i = int(np.argmin(np.abs(dates - at)))
+    mask = (s.control[i] == s.factions.index(faction)) & np.isin(obs.cell_region, list(regions))
+    if min_lon is not None:
+        mask &= obs.cell_lon >= min_lon
+    return float(mask.sum())
+
+
+def _max_region_share_held(obs: Observed, *, regions: tuple[str, ...], before: np.datetime64) -> float:
+    """Largest share of any one of ``regions``' cells held by one armed group (jihadist,
+    separatist or militia faction) in any snapshot before ``before``."""
+    s = obs.snapshots
+    if s is None or obs.cell_region is None:
+        return float("nan")
+    armed = [k for k, f in enumerate(s.factions) if obs.faction_kinds.get(f) in ("jihadist", "separatist", "militia")]
+    dates = np.array(s.dates, dtype="datetime64[D]")
+    early = s.control[dates < before]
+    best = 0.0
+    for r in regions:
+        cells = obs.cell_region == r
+        if not cells.any() or early.size == 0:
+            continue
+        for k in armed:
+            best = max(best, float((early[:, cells] == k).mean(axis=1).max()))
+    return best
 
 
 def compute_statistics(statistics: Mapping[str, Statistic], obs: Observed) -> dict[str, float]:

@@ -67,22 +67,20 @@ def yearly_counts(events: pd.DataFrame, years: range = range(2012, 2025)) -> pd.
     return events.groupby("year").size().reindex(list(years), fill_value=0)
 
 
+def _observed(result: RunResult, grid=None):
+    from sahel_sim.stats import observed_from_run
+
+    return observed_from_run(result, grid=grid)
+
+
 def control_share(result: RunResult, faction: str, lat: float, lon: float, start: dt.date, end: dt.date,
                   *, grid=None) -> float:
     """Share of the control snapshots in [start, end] in which ``faction`` holds the cell of
-    (lat, lon); nan when no snapshot falls in the window."""
-    from sahel_sim.geography import load_grid
+    (lat, lon) (the ``control_share`` statistic of sahel_sim.stats)."""
+    from sahel_sim.stats import _control_share
 
-    grid = grid if grid is not None else load_grid(national_population=result.scenario.population.national_total)
-    s = result.snapshots
-    if faction not in s.factions:
-        return float("nan")
-    col = int(np.flatnonzero(s.gid == grid.gid[grid.nearest_cell(lat, lon)])[0])
-    dates = np.array(s.dates, dtype="datetime64[D]")
-    sel = (dates >= np.datetime64(start)) & (dates <= np.datetime64(end))
-    if not sel.any():
-        return float("nan")
-    return float((s.control[sel, col] == s.factions.index(faction)).mean())
+    return _control_share(_observed(result, grid), faction=faction, lat=lat, lon=lon,
+                          start=np.datetime64(start), end=np.datetime64(end))
 
 
 def cells_held(result: RunResult, *, at: dt.date, grid=None) -> pd.DataFrame:
@@ -103,40 +101,19 @@ def cells_held(result: RunResult, *, at: dt.date, grid=None) -> pd.DataFrame:
 
 
 def cells_held_in(result: RunResult, faction: str, *, at: dt.date, min_lon: float | None = None,
-                  regions: tuple[str, ...] = (), grid=None) -> int:
-    """Cells ``faction`` holds at the snapshot nearest ``at`` in ``regions``, east of ``min_lon``."""
-    from sahel_sim.geography import load_grid
+                  regions: tuple[str, ...] = REGIONS, grid=None) -> int:
+    """Cells ``faction`` holds at the snapshot nearest ``at`` in ``regions``, east of ``min_lon``
+    (the ``cells_held`` statistic of sahel_sim.stats)."""
+    from sahel_sim.stats import _cells_held
 
-    grid = grid if grid is not None else load_grid(national_population=result.scenario.population.national_total)
-    s = result.snapshots
-    if faction not in s.factions:
-        return 0
-    dates = np.array(s.dates, dtype="datetime64[D]")
-    i = int(np.argmin(np.abs(dates - np.datetime64(at))))
-    order = {int(g): k for k, g in enumerate(grid.gid)}
-    idx = np.array([order[int(g)] for g in s.gid])
-    mask = s.control[i] == s.factions.index(faction)
-    if regions:
-        mask &= np.isin(grid.region[idx], [REGIONS.index(r) for r in regions])
-    if min_lon is not None:
-        mask &= grid.lon[idx] >= min_lon
-    return int(mask.sum())
+    value = _cells_held(_observed(result, grid), faction=faction, regions=tuple(regions), at=np.datetime64(at),
+                        min_lon=min_lon)
+    return 0 if np.isnan(value) else int(value)
 
 
 def max_armed_share_before(result: RunResult, region: str, before: dt.date, *, grid=None) -> float:
-    """Largest share of ``region``'s cells any armed faction holds in a snapshot before ``before``."""
-    from sahel_sim.geography import load_grid
+    """Largest share of ``region``'s cells any armed faction holds in a snapshot before ``before``
+    (the ``max_region_share_held`` statistic of sahel_sim.stats)."""
+    from sahel_sim.stats import _max_region_share_held
 
-    grid = grid if grid is not None else load_grid(national_population=result.scenario.population.national_total)
-    s = result.snapshots
-    order = {int(g): k for k, g in enumerate(grid.gid)}
-    idx = np.array([order[int(g)] for g in s.gid])
-    in_region = grid.region[idx] == REGIONS.index(region)
-    dates = np.array(s.dates, dtype="datetime64[D]")
-    armed = [k for k, f in enumerate(s.factions) if result.scenario.actors[f].kind in ("jihadist", "separatist", "militia")]
-    best = 0.0
-    for t in np.flatnonzero(dates < np.datetime64(before)):
-        c = s.control[t, in_region]
-        for k in armed:
-            best = max(best, float((c == k).mean()))
-    return best
+    return _max_region_share_held(_observed(result, grid), regions=(region,), before=np.datetime64(before))

@@ -64,7 +64,8 @@ def test_statistics_on_a_synthetic_acled_export_match_hand_counts(acled_stats, t
 
 
 def test_statistics_acled_lacks_are_nan(acled_stats) -> None:
-    for key in ("idps_2021", "refugees_2012", "refugees_2012_share_niger", "isgs_control_growth_menaka_gao"):
+    for key in ("idps_2021", "refugees_2012", "refugees_2012_share_niger", "isgs_control_growth_menaka_gao",
+                "cma_holds_kidal_2014_2023", "isgs_holds_menaka_mid_2022", "no_armed_group_holds_the_south_before_2022"):
         assert math.isnan(acled_stats[key])
 
 
@@ -206,3 +207,46 @@ def test_validate_cli_bad_input_exits_2() -> None:
     res = _cli("validate", "--events", "no/such/file.csv", "--seeds", "0")
     assert res.returncode == 2
     assert "file not found" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_region_mix_distance_on_an_acled_export(historical) -> None:
+    """Total variation between the export's own admin1 mix and a reference: 0 against itself,
+    1 minus the shared share against a one-region reference (hand-computed)."""
+    actors = ActorMap.from_scenario(historical).with_file(ACTOR_MAP)
+    obs = observed_from_acled(read_acled_csv(FIXTURE), actors)
+    ev = obs.events
+    violent = ev[ev.event_type.isin(["Battles", "Explosions/Remote violence", "Violence against civilians"])
+                 & (ev.event_date.astype(str) >= "2020-01-01") & (ev.event_date.astype(str) <= "2023-12-31")]
+    regions = violent.admin1.map(lambda a: {"Timbuktu": "Tombouctou", "Taoudeni": "Tombouctou",
+                                            "Bandiagara": "Mopti"}.get(a, a))
+    own = regions.value_counts().to_dict()
+    spec = {"from": "2020-01-01", "to": "2023-12-31"}
+    assert Statistic("region_mix_distance", {**spec, "reference": own}).compute(obs) == pytest.approx(0.0)
+    mopti_share = own.get("Mopti", 0) / sum(own.values())
+    d = Statistic("region_mix_distance", {**spec, "reference": {"Mopti": 10}}).compute(obs)
+    assert d == pytest.approx(1.0 - mopti_share)
+    with pytest.raises(ConfigError, match="not one of"):
+        Statistic("region_mix_distance", {**spec, "reference": {"Atlantis": 1}})
+
+
+def test_control_statistics_match_the_snapshots(short_run) -> None:
+    obs = observed_from_run(short_run)
+    s = short_run.snapshots
+    dates = np.array(s.dates, dtype="datetime64[D]")
+    f = s.factions.index("FAMa")
+    col = int(np.argmin((obs.cell_lat - 12.64) ** 2 + (obs.cell_lon + 8.0) ** 2))  # Bamako's cell
+    share = Statistic("control_share", {"faction": "FAMa", "place": {"name": "Bamako", "lat": 12.64, "lon": -8.0},
+                                         "from": "2012-06-01", "to": "2013-12-31"}).compute(obs)
+    sel = (dates >= np.datetime64("2012-06-01")) & (dates <= np.datetime64("2013-12-31"))
+    assert share == pytest.approx((s.control[sel, col] == f).mean()) and share > 0.9  # the capital stays the state's
+    i = int(np.argmin(np.abs(dates - np.datetime64("2013-01-01"))))
+    held = Statistic("cells_held", {"faction": "FAMa", "regions": ["Kayes"], "at": "2013-01-01"}).compute(obs)
+    assert held == ((s.control[i] == f) & (obs.cell_region == "Kayes")).sum()
+    east = Statistic("cells_held", {"faction": "FAMa", "regions": ["Kayes"], "at": "2013-01-01",
+                                    "min_lon": -10.0}).compute(obs)
+    assert east <= held
+    worst = Statistic("max_region_share_held", {"regions": ["Kidal"], "before": "2014-01-01"}).compute(obs)
+    armed = [k for k, name in enumerate(s.factions) if name != "FAMa"]
+    kidal = obs.cell_region == "Kidal"
+    early = s.control[dates < np.datetime64("2014-01-01")][:, kidal]
+    assert worst == pytest.approx(max((early == k).mean(axis=1).max() for k in armed)) and worst > 0.3

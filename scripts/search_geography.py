@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Search model parameters for the geography of issue 9 (a stop-gap before the full
+recalibration of issue 11): Latin-hypercube points, each run on a few seeds, scored by
+
+    mean over 2012-13, 2014-16, 2017-19 of the total variation distance to ACLED's admin1 mix
+    + 0.5 x mean |log(model / ACLED)| of yearly violent events 2012-2024
+    + penalties for missing the dated control facts (CMA in Kidal 2014-23, IS Sahel in Menaka
+      by mid-2022, no armed group holding most of Sikasso, Kayes or Koulikoro before 2022)
+
+    python3 scripts/venv_run.py python scripts/search_geography.py --points 120 --seeds 2 --out results/geo_search.csv
+
+Uses only the ACLED aggregates in calibration/acled/ (2012-2019 regional, 2012-2024 national).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SPACE: dict[str, tuple[float, float, str]] = {
+    "actors.ISGS.fighters_per_thousand": (3.0, 12.0, "log"),
+    "actors.CMA.aggression": (0.15, 0.6, "lin"),
+    "actors.Barkhane.aggression": (0.3, 1.5, "lin"),
+    "actors.Platform.aggression": (0.5, 2.0, "lin"),
+    "actors.JNIM.aggression": (0.6, 1.8, "lin"),
+    "actors.KatibaMacina.aggression": (0.6, 1.8, "lin"),
+    "mechanisms.combat.battle_rate_per_week": (0.06, 0.16, "log"),
+    "mechanisms.combat.operations_rate_per_week": (0.15, 0.5, "log"),
+    "mechanisms.combat.risk_aversion": (0.3, 2.0, "lin"),
+    "mechanisms.civilians.coercion_rate_per_week": (0.05, 0.2, "log"),
+    "mechanisms.peacekeeping.target_weight": (1.0, 6.0, "log"),
+    "mechanisms.recruitment.fighters_per_thousand_sympathisers": (2.5, 5.0, "log"),
+    "mechanisms.recruitment.demobilisation_per_week": (0.003, 0.03, "log"),
+    "mechanisms.expansion.rate_per_week": (0.005, 0.05, "log"),
+    "mechanisms.grievance.harm_sensitivity": (1.5, 6.0, "log"),
+}
+
+
+def score(overrides: dict[str, float], seeds: list[int]) -> dict[str, float]:
+    from sahel_sim import stylised as S
+    from sahel_sim.config import load_scenario
+    from sahel_sim.run import run
+
+    sc = load_scenario(ROOT / "scenarios" / "historical.yaml", [f"{k}={v}" for k, v in overrides.items()])
+    runs = [run(sc, s) for s in seeds]
+    ev = [S.violent_events(r) for r in runs]
+    out: dict[str, float] = {}
+    for name, (a, b) in S.PERIODS.items():
+        ref = S.acled_region_mix(a, b)
+        out[f"tv_{name}"] = float(np.mean([S.total_variation(S.region_mix(e, a, b), ref) for e in ev]))
+    acled = S.acled_yearly().to_numpy()
+    model = np.mean([S.yearly_counts(e).to_numpy() for e in ev], axis=0)
+    out["log_ratio"] = float(np.mean(np.abs(np.log(np.maximum(model, 1) / acled))))
+    out["max_ratio"] = float(np.max(np.maximum(model / acled, acled / np.maximum(model, 1))))
+    out["cma_kidal"] = float(np.mean([S.control_share(r, "CMA", 18.44, 1.41, dt.date(2014, 7, 1), dt.date(2023, 10, 31))
+                                      for r in runs]))
+    out["isgs_menaka_2022"] = float(np.min([S.cells_held_in(r, "ISGS", at=dt.date(2022, 7, 1), regions=("Menaka",))
+                                            for r in runs]))
+    out["south"] = float(max(S.max_armed_share_before(r, g, dt.date(2022, 1, 1)) for r in runs
+                             for g in ("Sikasso", "Kayes", "Koulikoro")))
+    out["mopti_top"] = float(np.mean([S.region_mix(e, 2017, 2019).idxmax() == "Mopti" for e in ev]))
+    pen = 0.3 * (out["cma_kidal"] < 0.8) + 0.2 * (out["isgs_menaka_2022"] < 1) + 0.3 * (out["south"] >= 0.5) \
+        + 0.1 * (1 - out["mopti_top"])
+    out["objective"] = float(np.mean([out[f"tv_{p}"] for p in S.PERIODS]) + 0.5 * out["log_ratio"] + pen)
+    return out
+
+
+def _point(args):
+    i, overrides, seeds = args
+    return i, overrides, score(overrides, seeds)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=120)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=20261123, help="seed of the Latin hypercube")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "geo_search.csv")
+    args = ap.parse_args(argv)
+    names = list(SPACE)
+    u = qmc.LatinHypercube(d=len(names), seed=args.seed).random(args.points)
+    points = []
+    for row in u:
+        p = {}
+        for x, k in zip(row, names, strict=True):
+            lo, hi, scale = SPACE[k]
+            p[k] = float(lo * (hi / lo) ** x) if scale == "log" else float(lo + (hi - lo) * x)
+        points.append({k: round(v, 5) for k, v in p.items()})
+    seeds = list(range(1, args.seeds + 1))
+    rows = []
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for i, overrides, res in pool.map(_point, [(i, p, seeds) for i, p in enumerate(points)]):
+            rows.append({"point": i, **overrides, **res})
+            print(f"{i:4d} objective {res['objective']:.3f}", flush=True)
+    df = pd.DataFrame(rows).sort_values("objective")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out, index=False)
+    print(df.head(5).T.to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
