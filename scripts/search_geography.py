@@ -4,12 +4,14 @@ recalibration of issue 11): Latin-hypercube points, each run on a few seeds, sco
 
     mean over 2012-13, 2014-16, 2017-19 of the total variation distance to ACLED's admin1 mix
     + 0.5 x mean |log(model / ACLED)| of yearly violent events 2012-2024
+    + 0.3 x mean |log| error of the events involving each actor group per year 2012-2019
     + penalties for missing the dated control facts (CMA in Kidal 2014-23, IS Sahel in Menaka
       by mid-2022, no armed group holding most of Sikasso, Kayes or Koulikoro before 2022)
 
     python3 scripts/venv_run.py python scripts/search_geography.py --points 120 --seeds 2 --out results/geo_search.csv
 
-Uses only the ACLED aggregates in calibration/acled/ (2012-2019 regional, 2012-2024 national).
+Uses only the ACLED aggregates in calibration/acled/ (2012-2019 regional and by actor group,
+2012-2024 national).
 """
 
 from __future__ import annotations
@@ -29,21 +31,53 @@ sys.path.insert(0, str(ROOT))
 
 SPACE: dict[str, tuple[float, float, str]] = {
     "actors.ISGS.fighters_per_thousand": (3.0, 12.0, "log"),
-    "actors.CMA.aggression": (0.15, 0.6, "lin"),
+    "actors.CMA.aggression": (0.1, 0.5, "lin"),
     "actors.Barkhane.aggression": (0.3, 1.5, "lin"),
     "actors.Platform.aggression": (0.5, 2.0, "lin"),
     "actors.JNIM.aggression": (0.6, 1.8, "lin"),
     "actors.KatibaMacina.aggression": (0.6, 1.8, "lin"),
+    "actors.Militia.aggression": (0.3, 1.5, "lin"),
+    "actors.Militia.civilian_targeting": (0.5, 3.0, "log"),
     "mechanisms.combat.battle_rate_per_week": (0.06, 0.16, "log"),
-    "mechanisms.combat.operations_rate_per_week": (0.15, 0.5, "log"),
+    "mechanisms.combat.operations_rate_per_week": (0.15, 0.6, "log"),
     "mechanisms.combat.risk_aversion": (0.3, 2.0, "lin"),
-    "mechanisms.civilians.coercion_rate_per_week": (0.05, 0.2, "log"),
-    "mechanisms.peacekeeping.target_weight": (1.0, 6.0, "log"),
-    "mechanisms.recruitment.fighters_per_thousand_sympathisers": (2.5, 5.0, "log"),
+    "mechanisms.civilians.coercion_rate_per_week": (0.05, 0.25, "log"),
+    "mechanisms.civilians.state_harm_rate_per_week": (0.1, 0.8, "log"),
+    "mechanisms.civilians.militia_rate_per_week": (0.05, 0.4, "log"),
+    "mechanisms.peacekeeping.target_weight": (0.5, 3.0, "log"),
+    "mechanisms.recruitment.fighters_per_thousand_sympathisers": (2.5, 6.0, "log"),
     "mechanisms.recruitment.demobilisation_per_week": (0.003, 0.03, "log"),
+    "mechanisms.recruitment.militia_alarm_km": (30.0, 120.0, "log"),
     "mechanisms.expansion.rate_per_week": (0.005, 0.05, "log"),
     "mechanisms.grievance.harm_sensitivity": (1.5, 6.0, "log"),
 }
+
+# ACLED actor groups (calibration/acled/pv_events_by_actor_group_year_2012_2019.csv) -> model actors
+ACTOR_GROUPS: dict[str, tuple[str, ...]] = {
+    "JNIM-family (JNIM, Katiba Macina, Katiba Serma, Ansar Dine, AQIM, Al Mourabitoune, FLM)": ("JNIM", "KatibaMacina"),
+    "ISGS": ("ISGS",), "MUJAO": ("ISGS",), "Military Forces of Mali": ("FAMa",),
+    "Military Forces of France": ("Barkhane",), "MINUSMA": ("MINUSMA",), "MNLA": ("CMA",), "CMA": ("CMA",),
+    "GATIA": ("Platform",), "Dan Na Ambassagou": ("Militia",), "Dozo Communal Militia": ("Militia",),
+    "Dogon Ethnic Militia (Mali)": ("Militia",), "Civilians (Mali)": ("Civilians",),
+}
+
+
+def actor_involvement_error(events: list) -> float:
+    """Mean |log((model + 5) / (ACLED + 5))| over actor groups and years 2012-2019 in which
+    ACLED records at least 10 events involving the group."""
+    from sahel_sim import stylised as S
+
+    ac = pd.read_csv(S.ACLED_DIR / "pv_events_by_actor_group_year_2012_2019.csv")
+    ac = ac[ac.actor_group.isin(ACTOR_GROUPS)]
+    ac["ids"] = ac.actor_group.map(lambda g: ACTOR_GROUPS[g])
+    acled = ac.groupby(["year", "ids"]).pv_events_involving.sum()
+    errs = []
+    for (year, ids), value in acled.items():
+        if value < 10:
+            continue
+        model = np.mean([((e.year == year) & (e.actor1_id.isin(ids) | e.actor2_id.isin(ids))).sum() for e in events])
+        errs.append(abs(np.log((model + 5) / (value + 5))))
+    return float(np.mean(errs))
 
 
 def score(overrides: dict[str, float], seeds: list[int]) -> dict[str, float]:
@@ -61,6 +95,7 @@ def score(overrides: dict[str, float], seeds: list[int]) -> dict[str, float]:
     acled = S.acled_yearly().to_numpy()
     model = np.mean([S.yearly_counts(e).to_numpy() for e in ev], axis=0)
     out["log_ratio"] = float(np.mean(np.abs(np.log(np.maximum(model, 1) / acled))))
+    out["actor_error"] = actor_involvement_error(ev)
     out["max_ratio"] = float(np.max(np.maximum(model / acled, acled / np.maximum(model, 1))))
     out["cma_kidal"] = float(np.mean([S.control_share(r, "CMA", 18.44, 1.41, dt.date(2014, 7, 1), dt.date(2023, 10, 31))
                                       for r in runs]))
@@ -71,7 +106,8 @@ def score(overrides: dict[str, float], seeds: list[int]) -> dict[str, float]:
     out["mopti_top"] = float(np.mean([S.region_mix(e, 2017, 2019).idxmax() == "Mopti" for e in ev]))
     pen = 0.3 * (out["cma_kidal"] < 0.8) + 0.2 * (out["isgs_menaka_2022"] < 1) + 0.3 * (out["south"] >= 0.5) \
         + 0.1 * (1 - out["mopti_top"])
-    out["objective"] = float(np.mean([out[f"tv_{p}"] for p in S.PERIODS]) + 0.5 * out["log_ratio"] + pen)
+    out["objective"] = float(np.mean([out[f"tv_{p}"] for p in S.PERIODS]) + 0.5 * out["log_ratio"]
+                             + 0.3 * out["actor_error"] + pen)
     return out
 
 

@@ -353,7 +353,7 @@ class Funding(Strict):
     upkeep_per_fighter_per_week: NonNegative = Field(0.3, description="income units per fighter per week; calibrated")
     recruit_cost: NonNegative = Field(20.0, description="income units per recruit; calibrated")
     desertion_when_broke: Probability = Field(0.01, description="1/week: share of fighters lost while funds are negative; calibrated")
-    unaligned_tax_share: Probability = Field(0.2, description="share of the taxable income near its units that a faction-less group (militia) raises; calibrated")
+    unaligned_tax_share: Probability = Field(0.2, description="share of the taxable income near its units that a faction-less paid group raises (militias are volunteers and do not pay or tax); calibrated")
     war_chest_weeks: NonNegative = Field(104.0, description="weeks of upkeep a group holds at the start (ransoms, trafficking); calibrated")
 
 

@@ -809,15 +809,18 @@ class SahelModel(mesa.Model):
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
                                                               or rec.fighters_per_thousand_sympathisers)
-            if f >= 0:
-                total = faction_strength[f] or 1.0
-                income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
-            else:
-                income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * fund.unaligned_tax_share
-            force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
             force.remove_fighters(recruitment.demobilised(force.strength, ceiling,
                                                           share_per_week=rec.demobilisation_per_week))
-            if force.funds < 0:
+            if not self.is_militia[i]:  # militias are community volunteers: no pay, no taxes
+                if f >= 0:
+                    total = faction_strength[f] or 1.0
+                    income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
+                else:
+                    income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * fund.unaligned_tax_share
+                force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
+            if self.is_militia[i]:
+                pass
+            elif force.funds < 0:
                 force.remove_fighters(fund.desertion_when_broke * force.strength)
                 recruits = 0.0
             elif fund.recruit_cost > 0:
@@ -828,7 +831,8 @@ class SahelModel(mesa.Model):
             force.last_recruits = recruits
             weights = symp * exposure
             if recruits > 0 and weights.sum() > 0:
-                force.funds -= recruits * fund.recruit_cost
+                if not self.is_militia[i]:
+                    force.funds -= recruits * fund.recruit_cost
                 cells = np.flatnonzero(weights > 0)
                 force.add_fighters(recruits, cells, weights[cells], self.rng)
             if not self.is_jihadist[i]:
