@@ -4,7 +4,7 @@
     python benchmarks/bench_run.py --repeats 9 --scenario scenarios/classroom.yaml
 
 Reports, as medians over the repeats: the wall time of one run of the scenario (model only,
-no file output), agent-steps per second (agents = organisations' units + communities, per
+no file output), agent-steps per second (agents = the units that act; communities are per-cell arrays, per
 weekly step), the peak resident memory of a fresh process doing one run, and the wall time of
 Mesa's own Epstein civil-violence example (shipped inside the mesa package; 40x40 grid,
 200 steps) measured in the same session as a reference, with the ratio between the two.

@@ -123,15 +123,31 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20261123, help="seed of the Latin hypercube")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "geo_search.csv")
+    ap.add_argument("--around", type=Path, default=None,
+                    help="a previous search's CSV: sample around its best point instead of the whole space")
+    ap.add_argument("--spread", type=float, default=0.25, help="with --around: half-width as a share of each range")
     args = ap.parse_args(argv)
     names = list(SPACE)
     u = qmc.LatinHypercube(d=len(names), seed=args.seed).random(args.points)
+    centre = None
+    if args.around is not None:
+        best = pd.read_csv(args.around).sort_values("objective").iloc[0]
+        centre = {k: float(best[k]) for k in names if k in best}
     points = []
     for row in u:
         p = {}
         for x, k in zip(row, names, strict=True):
             lo, hi, scale = SPACE[k]
-            p[k] = float(lo * (hi / lo) ** x) if scale == "log" else float(lo + (hi - lo) * x)
+            if scale == "log":
+                lo_t, hi_t = np.log(lo), np.log(hi)
+            else:
+                lo_t, hi_t = lo, hi
+            if centre is not None and k in centre:  # a window around the best point, inside the range
+                c = np.log(centre[k]) if scale == "log" else centre[k]
+                half = args.spread * (hi_t - lo_t)
+                lo_t, hi_t = max(lo_t, c - half), min(hi_t, c + half)
+            t = lo_t + (hi_t - lo_t) * x
+            p[k] = float(np.exp(t)) if scale == "log" else float(t)
         points.append({k: round(v, 5) for k, v in p.items()})
     seeds = list(range(1, args.seeds + 1))
     rows = []

@@ -278,7 +278,7 @@ class Recruitment(Strict):
     affinity_floor: Probability = Field(0.02, description="affinity (0-1) of a group for people outside its social base; calibrated")
     exposure_reach_factor: Positive = Field(2.0, description="recruiters reach people within this multiple of the unit reach; calibrated")
     demobilisation_per_week: Probability = Field(0.01, description="1/week: share of a group's fighters above its pool's ceiling who leave each week; calibrated")
-    militia_alarm_km: Positive = Field(60.0, description="km: e-folding distance over which jihadist attacks alarm communities into forming militias; calibrated")
+    militia_alarm_km: Positive = Field(60.0, description="km: e-folding distance over which attacks by a militia's enemies alarm communities into forming it; calibrated")
 
 
 class Expansion(Strict):
