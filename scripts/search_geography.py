@@ -6,7 +6,8 @@ recalibration of issue 11): Latin-hypercube points, each run on a few seeds, sco
     + 0.5 x mean |log(model / ACLED)| of yearly violent events 2012-2024
     + 0.3 x mean |log| error of the events involving each actor group per year 2012-2019
     + penalties for missing the dated control facts (CMA in Kidal 2014-23, IS Sahel in Menaka
-      by mid-2022, no armed group holding most of Sikasso, Kayes or Koulikoro before 2022)
+      by mid-2022, no armed group holding most of Sikasso, Kayes or Koulikoro before 2022) and
+      for fewer than 8 militant Islamist events within 150 km of Bamako in H1 2023 (ACSS: 16)
 
     python3 scripts/venv_run.py python scripts/search_geography.py --points 120 --seeds 2 --out results/geo_search.csv
 
@@ -49,6 +50,7 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "mechanisms.recruitment.demobilisation_per_week": (0.003, 0.03, "log"),
     "mechanisms.recruitment.militia_alarm_km": (30.0, 120.0, "log"),
     "mechanisms.expansion.rate_per_week": (0.005, 0.05, "log"),
+    "mechanisms.expansion.saturation_threshold": (0.5, 0.95, "lin"),
     "mechanisms.grievance.harm_sensitivity": (1.5, 6.0, "log"),
 }
 
@@ -104,8 +106,13 @@ def score(overrides: dict[str, float], seeds: list[int]) -> dict[str, float]:
     out["south"] = float(max(S.max_armed_share_before(r, g, dt.date(2022, 1, 1)) for r in runs
                              for g in ("Sikasso", "Kayes", "Koulikoro")))
     out["mopti_top"] = float(np.mean([S.region_mix(e, 2017, 2019).idxmax() == "Mopti" for e in ev]))
+    from sahel_sim.stats import Query, observed_from_run
+
+    near = Query.from_dict({"involving": "militant_islamist", "event_types": "violent", "from": "2023-01-01",
+                            "to": "2023-06-30", "near": {"place": "Bamako", "km": 150}}, "bamako")
+    out["bamako_h1_2023"] = float(np.median([near.value(observed_from_run(r)) for r in runs]))
     pen = 0.3 * (out["cma_kidal"] < 0.8) + 0.2 * (out["isgs_menaka_2022"] < 1) + 0.3 * (out["south"] >= 0.5) \
-        + 0.1 * (1 - out["mopti_top"])
+        + 0.1 * (1 - out["mopti_top"]) + 0.2 * (out["bamako_h1_2023"] < 8)
     out["objective"] = float(np.mean([out[f"tv_{p}"] for p in S.PERIODS]) + 0.5 * out["log_ratio"]
                              + 0.3 * out["actor_error"] + pen)
     return out
