@@ -738,7 +738,14 @@ def out_of_sample_report(cal: Calibration, result: CalibrationResult) -> str:
 def validation_markdown(targets: TargetSet, table: pd.DataFrame, *, title: str, acled: Mapping[str, float] | None = None,
                         acled_label: str | None = None, simulated: bool = True) -> str:
     """The validation table: documented value and tolerance, simulated median [90%], hit/miss."""
-    lines = [f"# Validation against the documented trends: {title}", ""]
+    import os
+    import platform
+
+    from sahel_sim.io.manifest import git_commit
+
+    lines = [f"# Validation against the documented trends: {title}", "",
+             f"Produced on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit `{git_commit()}`, "
+             f"{platform.system()} {platform.machine()} ({os.cpu_count()} CPUs).", ""]
     if simulated:
         n_hit = int(table["hit"].sum())
         lines += [f"{n_hit} of {len(table)} targets within tolerance (simulated median over seeds). "
