@@ -129,6 +129,10 @@ class _Intervention(Strict):
 
 
 class Deploy(_Intervention):
+    """Add fighters over some weeks: at the force's open bases in ``regions`` (state-side
+    forces; afterwards it posts to threatened sectors again), or in its footprint inside
+    ``regions`` (armed groups)."""
+
     type: Literal["deploy"]
     actor: ActorId
     strength: Positive

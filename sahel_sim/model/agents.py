@@ -240,6 +240,8 @@ class Force(mesa.Agent):
             self.add_fighters(delta, cells, weights, model.rng)
         elif delta < 0:
             self.remove_fighters(-delta)
+        if self._ramp_weeks == 0 and self.base_cell.size:
+            model.end_deployment(self.actor_id)  # a force with bases posts to threatened sectors again
 
     # ------------------------------------------------------------------ behaviour
     def move(self) -> None:

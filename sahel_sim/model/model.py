@@ -256,6 +256,10 @@ class SahelModel(mesa.Model):
                 return cells, np.ones(cells.size)
         if force.base_cell.size:
             cells = force.open_base_cells()
+            target = self._deploy_regions.get(force.actor_id)
+            if target is not None and cells.size:  # a dated deployment to named regions (Kidal, 2023)
+                inside = cells[self.region_mask(target)[cells]]
+                cells = inside if inside.size else cells
             if cells.size:
                 pos = self.config.mechanisms.posture
                 from sahel_sim.model.mechanisms import posture
@@ -269,6 +273,10 @@ class SahelModel(mesa.Model):
         if self.is_armed[a]:  # armed groups appear in their sanctuaries and social base
             return cells, self.footprint[a, cells]
         return cells, np.sqrt(self.pop_home[cells] + 1.0)
+
+    def end_deployment(self, actor_id: str) -> None:
+        """A dated deployment to named regions is complete: new units go where the threat is."""
+        self._deploy_regions.pop(actor_id, None)
 
     @property
     def population_present(self) -> np.ndarray:
