@@ -385,3 +385,23 @@ def test_importing_the_model_loads_no_yaml_cli_or_ui() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_m9_cross_border_inflows_are_sustained_local_surges_demobilise() -> None:
+    """Fighters arriving from a base across the border raise the group's ceiling and stay; the
+    same number raised inside an empty pool drift away (demobilisation above the ceiling)."""
+    grid = toy_grid(rows=1, cols=6, population=2_000.0)
+
+    def strength(cross_border: bool, seed: int) -> float:
+        sc = scenario({"ISGS": actor("jihadist", strength=20, move_km=0, aggression=0.0, civilian_targeting=0.0,
+                                     recruitment_per_week=0.1)},
+                      weeks=80, mechanisms={"recruitment": {"demobilisation_per_week": 0.05},
+                                            "funding": {"recruit_cost": 0.0, "upkeep_per_fighter_per_week": 0.0}},
+                      interventions={"inflow": {"type": "deploy", "actor": "ISGS", "strength": 400,
+                                                "date": (START + dt.timedelta(weeks=2)).isoformat(), "over_weeks": 4,
+                                                "cross_border": cross_border, "source": "toy"}})
+        return run_toy(sc, grid, seed).forces["ISGS"].strength
+
+    sustained = mean_over_seeds(lambda s: strength(True, s), range(2))
+    local = mean_over_seeds(lambda s: strength(False, s), range(2))
+    assert sustained > 300 and local < 0.5 * sustained

@@ -51,7 +51,9 @@ class Force(mesa.Agent):
         self.peak_strength = 0.0
         self._ramp_weeks = 0
         self._ramp_target = 0.0
+        self._ramp_cross_border = False
         self.establishment = 0.0  # authorised strength that state-side forces replenish toward
+        self.external_base = 0.0  # armed groups: fighters sustained from outside the grid (dated inflows)
         self.closing_bases = False
         self.allowed_regions: list[str] = list(spec.regions)
         # bases: the grid's bases of its kind, then its own dated sites
@@ -217,10 +219,12 @@ class Force(mesa.Agent):
         """Strength this force is heading for (its current strength when nothing is scheduled)."""
         return self._ramp_target if self._ramp_weeks > 0 else self.strength
 
-    def schedule_strength(self, target: float, weeks: int) -> None:
-        """Move linearly toward ``target`` fighters over ``weeks`` weekly steps."""
+    def schedule_strength(self, target: float, weeks: int, *, cross_border: bool = False) -> None:
+        """Move linearly toward ``target`` fighters over ``weeks`` weekly steps (``cross_border``:
+        the arrivals are sustained from outside the grid)."""
         self._ramp_weeks = max(int(weeks), 1)
         self._ramp_target = float(target)
+        self._ramp_cross_border = bool(cross_border)
         self.establishment = float(target)
 
     def ramp(self, model: SahelModel) -> None:
@@ -238,6 +242,8 @@ class Force(mesa.Agent):
         if delta > 0:
             cells, weights = model.deployment_cells(self)
             self.add_fighters(delta, cells, weights, model.rng)
+            if self._ramp_cross_border:
+                self.external_base += delta  # arrivals are sustained by their base across the border
         elif delta < 0:
             self.remove_fighters(-delta)
         if self._ramp_weeks == 0 and self.base_cell.size:

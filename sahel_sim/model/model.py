@@ -379,7 +379,7 @@ class SahelModel(mesa.Model):
                 target = 0.0
                 if iv.follow_base_closures:
                     force.closing_bases = True
-            force.schedule_strength(target, weeks_left)
+            force.schedule_strength(target, weeks_left, cross_border=getattr(iv, "cross_border", False))
             if elapsed_weeks >= iv.over_weeks or not log:
                 for _ in range(min(iv.over_weeks, elapsed_weeks) or 0):
                     force.ramp(self)
@@ -816,7 +816,8 @@ class SahelModel(mesa.Model):
             reached = float((symp * exposure).sum())
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
-                                                              or rec.fighters_per_thousand_sympathisers)
+                                                              or rec.fighters_per_thousand_sympathisers,
+                                                              sustained=force.external_base)
             force.remove_fighters(recruitment.demobilised(force.strength, ceiling,
                                                           share_per_week=rec.demobilisation_per_week))
             if not self.is_militia[i]:  # militias are community volunteers: no pay, no taxes

@@ -46,9 +46,12 @@ def sympathisers(population: np.ndarray, affinity: np.ndarray, grievance: np.nda
     return population / 1000.0 * affinity * grievance * (support + absence_weight * vacuum)
 
 
-def logistic_recruits(strength: float, reached: float, *, rate: float, per_thousand: float) -> tuple[float, float]:
-    """``(recruits, ceiling)``: ``rate x reached x (1 - strength / ceiling)``, never negative."""
-    ceiling = per_thousand * reached
+def logistic_recruits(strength: float, reached: float, *, rate: float, per_thousand: float,
+                      sustained: float = 0.0) -> tuple[float, float]:
+    """``(recruits, ceiling)``: ``rate x reached x (1 - strength / ceiling)``, never negative. The
+    ceiling is ``per_thousand x reached`` plus ``sustained``, the fighters a group's base outside
+    the grid sustains (dated cross-border inflows: the Liptako-Gourma for IS Sahel)."""
+    ceiling = per_thousand * reached + sustained
     if ceiling <= 0:
         return 0.0, 0.0
     return max(0.0, rate * reached * (1.0 - strength / ceiling)), ceiling
