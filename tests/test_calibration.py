@@ -48,7 +48,7 @@ def tiny_config(tmp_path: Path) -> Path:
         "name": "tiny", "scenario": "short.yaml", "targets": str(TARGETS), "use_targets": TINY_TARGETS,
         "parameters_file": "parameters.yaml", "out": "out",
         "priors": {"mechanisms.displacement.flee_per_event": {"distribution": "loguniform", "low": 60, "high": 600},
-                   "mechanisms.displacement.abroad_share_near_border": {"low": 0.3, "high": 0.9}},
+                   "mechanisms.displacement.foreign_weight": {"low": 0.1, "high": 0.9}},
         "replicates": 1, "population": 4, "alpha": 0.5, "min_acceptance": 0.0, "max_generations": 1, "seed": 7,
         "reevaluate_top": 2, "reevaluate_seeds": 1,
         "executor": {"kind": "local", "workers": 0},
