@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1, help="seed of the Latin hypercube")
     ap.add_argument("--set", action="append", default=[], help="fixed dotted.key=value (repeatable)")
+    ap.add_argument("--range", action="append", default=[], metavar="KEY=LO:HI",
+                    help="search KEY (dotted, or a displacement key) between LO and HI instead of the stage's range")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--include-shipped", action="store_true", help="evaluate the shipped values first")
     args = ap.parse_args(argv)
@@ -82,7 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         data = {**data, "end_date": stage["end_date"]}
     targets = load_targets(ROOT / "calibration" / "targets.yaml").select(stage["targets"])
     fixed = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
-    space = {k: v for k, v in stage["space"].items() if k not in fixed}
+    space = dict(stage["space"])
+    for text in args.range:
+        key, bounds = text.split("=", 1)
+        key = key if "." in key else P + key
+        lo, hi = (float(x) for x in bounds.split(":"))
+        space[key] = (lo, hi, "log" if lo > 0 and hi / lo > 5 else "lin")
+    space = {k: v for k, v in space.items() if k not in fixed}
     names = list(space)
     u = qmc.LatinHypercube(d=len(names), seed=args.seed).random(args.points)
     points = []

@@ -163,7 +163,7 @@ def build_location_graph(grid: MaliGrid, *, detour_factor: float, tracks_per_nod
         if a is not None and b is not None:
             link(a, b, r["km"], r["source"])
     # generic refuges for border countries with no documented destination reached by a route
-    linked_abroad = {country[i] for key in links for i in key if country[i] != MALI}
+    linked_abroad = {country[b] for a, b in links if country[a] == MALI and country[b] != MALI}
     for k_country in sorted(has_border):
         cname = NEIGHBOUR_COUNTRIES[k_country]
         if cname in linked_abroad:

@@ -36,6 +36,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 
+POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
+
+
 def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_event: float,
            per_death: float, max_share: float, takeover: np.ndarray | None = None,
            takeover_share: float = 0.0, threat: np.ndarray | None = None,
@@ -89,9 +92,10 @@ def attractiveness(kind_camp: np.ndarray, destination: np.ndarray, population: n
                    danger: np.ndarray, *, camp_weight: float, conflict_weight: float,
                    population_power: float) -> np.ndarray:
     """Weight of each node as a destination (before distance and kin): towns by population
-    (Flee's ``pop_power_for_loc_weight``) lowered toward ``conflict_weight`` by danger (0-1);
-    camps ``camp_weight``; nodes that are not destinations (crossings, closed) 0."""
-    town = np.power(np.maximum(population, 1.0), population_power) * (1.0 - (1.0 - conflict_weight) * danger)
+    relative to 10,000 people (Flee's ``pop_power_for_loc_weight`` and ``movechance_pop_base``)
+    lowered toward ``conflict_weight`` by danger (0-1); camps ``camp_weight``; nodes that are not
+    destinations (crossings, closed) 0."""
+    town = np.power(np.maximum(population, 1.0) / POP_BASE, population_power) * (1.0 - (1.0 - conflict_weight) * danger)
     w = np.where(kind_camp, camp_weight, town)
     return np.where(destination, w, 0.0)
 
