@@ -116,6 +116,8 @@ def build_location_graph(grid: MaliGrid, *, detour_factor: float, tracks_per_nod
     roads = _roads()["routes"] if grid.road is not None else []
     for route in roads:
         for name, la, lo in route["waypoints"]:
+            if fold(name) in alias:  # the road passes through a town already in the graph
+                continue
             c = grid.cell_at(la, lo)
             c = grid.nearest_cell(la, lo) if c is None else c
             if c in node_of_cell:
