@@ -43,6 +43,14 @@ STAGES = {
             P + "danger_events_per_week": (0.1, 3.0, "log"),
         },
     },
+    # everything at once, around a point (use --range to centre the ranges)
+    "all": {
+        "end_date": None,
+        "targets": ["idps_2012", "idps_2013_peak", "refugees_2012", "refugees_2012_share_mauritania",
+                    "refugees_2012_share_burkina_faso", "refugees_2012_share_niger", "idps_2019", "idps_2020",
+                    "idps_2021", "idps_2022", "idps_2024"],
+        "space": {},
+    },
     # the stock of IDPs 2014-2024: flight from violence against returns
     "late": {
         "end_date": None,
