@@ -96,9 +96,8 @@ def test_flight_rises_with_violence_takeover_threat_and_collapse_and_is_capped()
 
 # ------------------------------------------------------------------ the model on toy worlds
 def _toy_run(closures=(), weeks=40, seed=2):
-    from tests.toy import START, actor, scenario, toy_grid
-
     from sahel_sim.model import SahelModel, total_population
+    from tests.toy import START, actor, scenario, toy_grid
 
     # the west column borders Mauritania, the east column Niger
     grid = toy_grid(rows=3, cols=8, border={**{r * 8: 0 for r in range(3)}, **{r * 8 + 7: 2 for r in range(3)}})

@@ -170,12 +170,12 @@ def calibrate_main(args: argparse.Namespace) -> int:
 
 def validate_main(args: argparse.Namespace) -> int:
     from sahel_sim.config import ConfigError, load_scenario_data, validate_scenario
+    from sahel_sim.experiments import refugee_series
     from sahel_sim.experiments.calibrate import (
         scenario_statistics,
         validation_figure,
         validation_markdown,
     )
-    from sahel_sim.experiments import refugee_series
     from sahel_sim.experiments.seeds import replicate_seeds
     from sahel_sim.experiments.targets import TargetSet, load_targets
     from sahel_sim.stats import ActorMap, compute_statistics, observed_from_acled, read_acled_csv

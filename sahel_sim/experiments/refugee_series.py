@@ -120,7 +120,7 @@ def markdown(rows: Sequence[Mapping[str, float]], figure_name: str | None) -> st
              "spawn refugees to match the documented totals; this model generates the totals from its own "
              "violence, so its ARD also carries the error of the total.", "",
              "| date | country | UNHCR | simulated median [90%] |", "|---|---|---|---|"]
-    for (d, values, total, src), (_, a) in zip(UNHCR_POINTS, per, strict=True):
+    for (d, values, total, _src), (_, a) in zip(UNHCR_POINTS, per, strict=True):
         for c, v in values.items():
             col = frame[_id(c, d)].to_numpy(dtype=float)
             q05, med, q95 = np.nanquantile(col, [0.05, 0.5, 0.95])

@@ -75,7 +75,7 @@ def flee_tables(run, *, window_days: int = 28) -> dict[str, str]:
             ctype = "conflict_zone" if first[i] >= 0 else "town"
             region = REGIONS[int(grid.region[g.cell[i]])]
             loc_rows.append([name, region, MALI, f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}", ctype,
-                             int(first[i]) if first[i] >= 0 else "", int(round(pop[i]))])
+                             int(first[i]) if first[i] >= 0 else "", int(np.rint(pop[i]))])
         else:
             camp = g.kind[i] in ("camp", "border_area")
             loc_rows.append([name, "", g.country[i].replace(" ", "_"), f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}",

@@ -18,6 +18,7 @@ This module only builds the graph (no dates, no model state); the displacement m
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ def build_location_graph(grid: MaliGrid, *, detour_factor: float, tracks_per_nod
 
     for route in roads:
         nodes = [alias[fold(w[0])] for w in route["waypoints"]]
-        for a, b in zip(nodes[:-1], nodes[1:], strict=True):
+        for a, b in itertools.pairwise(nodes):
             link(a, b, None, f"road {route['name']} (roads.json)")
     d_mali = haversine_km(mlat[:, None], mlon[:, None], mlat[None, :], mlon[None, :])
     k = min(tracks_per_node, n_mali - 1)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES
-from sahel_sim.geography.locations import MALI, LocationGraph, build_location_graph, fold
+from sahel_sim.geography.locations import MALI, build_location_graph, fold
 from sahel_sim.model.mechanisms import displacement as kernel
 from sahel_sim.model.mechanisms import recruitment
 

@@ -35,7 +35,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-
 POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
 
 
