@@ -134,3 +134,14 @@ def test_model_border_closure_diverts_refugees() -> None:
     closed_m, _ = _toy_run(closures=[closure], weeks=15)
     assert closed_m.ref_country[2] == 0.0 and open_m.ref_country[2] > 0
     assert closed_m.ref_country[0] > open_m.ref_country[0]
+
+
+def test_a_closure_of_an_unknown_camp_is_one_clear_error() -> None:
+    from sahel_sim.config import ConfigError
+    from sahel_sim.model import SahelModel
+    from tests.toy import actor, scenario, toy_grid
+
+    sc = scenario({"FAMa": actor("state", strength=100, inter=1)},
+                  refuge={"closures": [{"type": "location", "location": "Mberra", "start": "2020-01-01", "source": "toy"}]})
+    with pytest.raises(ConfigError, match=r"refuge\.closures\[0\]\.location: unknown location 'Mberra'"):
+        SahelModel(sc, seed=1, grid=toy_grid())

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sahel_sim.config import ConfigError
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES
 from sahel_sim.geography.locations import MALI, build_location_graph, fold
+from sahel_sim.geography.locations import _raw as locations_data
 from sahel_sim.model.mechanisms import displacement as kernel
 from sahel_sim.model.mechanisms import recruitment
 
@@ -58,7 +60,8 @@ class Refuge:
             anchors = list(tie.places)
             if tie.social_base_of is not None:
                 if tie.social_base_of not in scenario.actors:
-                    raise ValueError(f"refuge.kin[{k}].social_base_of: unknown actor {tie.social_base_of!r}")
+                    raise ConfigError(f"refuge.kin[{k}].social_base_of: unknown actor {tie.social_base_of!r}; "
+                                      f"expected one of: {', '.join(scenario.actors)}")
                 anchors += list(scenario.actors[tie.social_base_of].social_base)
             share[:, k] = recruitment.affinity(grid.lat, grid.lon, anchors, floor=0.0)
             self.node_kin[k] = [c in tie.countries for c in g.country]
@@ -72,8 +75,12 @@ class Refuge:
         # dated openings and closures: the dates on which the open network changes
         self._closures = []
         names = {fold(n): i for i, n in enumerate(g.names)}
-        for c in scenario.refuge.closures:
+        known = {fold(loc["name"]) for loc in locations_data()["locations"]}
+        for k, c in enumerate(scenario.refuge.closures):
             if c.type == "location":
+                if fold(c.location) not in known:
+                    raise ConfigError(f"refuge.closures[{k}].location: unknown location {c.location!r}; expected a camp "
+                                      f"or crossing of sahel_sim/geography/data/locations.json")
                 node = names.get(fold(c.location))
                 if node is not None:  # a place outside this grid's graph (toy worlds) is ignored
                     self._closures.append(("node", node, c.start, c.end))
