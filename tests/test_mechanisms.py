@@ -405,3 +405,29 @@ def test_m9_cross_border_inflows_are_sustained_local_surges_demobilise() -> None
     sustained = mean_over_seeds(lambda s: strength(True, s), range(2))
     local = mean_over_seeds(lambda s: strength(False, s), range(2))
     assert sustained > 300 and local < 0.5 * sustained
+
+
+def test_m9_a_social_base_dated_mid_week_applies_from_that_week() -> None:
+    """An anchor whose ``since`` falls inside a weekly step is taken up in that step (as dated
+    interventions are), and one whose ``until`` falls inside a step is given up in it; dates
+    that fall mid-week are neither skipped nor deferred to a later anchor's date."""
+    from sahel_sim.model import SahelModel
+
+    grid = toy_grid(rows=1, cols=6)
+    since = START + dt.timedelta(days=7 * 3 + 3)  # a Thursday, inside week 3
+    until = START + dt.timedelta(days=7 * 6 + 5)  # a Saturday, inside week 6
+    sc = scenario({"JNIM": actor("jihadist", strength=50, move_km=0, recruitment_per_week=0.0,
+                                 civilian_targeting=0.0, aggression=0.0,
+                                 social_base=[{"place": "toy", "lat": float(grid.lat[4]), "lon": float(grid.lon[4]),
+                                               "radius_km": 60, "since": since.isoformat(),
+                                               "until": until.isoformat(), "source": "toy"}])},
+                  weeks=10, mechanisms={"recruitment": {"affinity_floor": 0.0}})
+    m = SahelModel(sc, seed=1, grid=grid)
+    a = m.actor_index["JNIM"]
+    seen = []
+    while m.running:
+        m.step()
+        seen.append(float(m.affinity[a, 4]))
+    assert seen[:3] == [0.0, 0.0, 0.0]
+    assert seen[3] > 0.9 and seen[5] > 0.9  # taken up in the week of its date
+    assert seen[6] == 0.0  # given up in the week of its end date

@@ -30,6 +30,7 @@ from sahel_sim.model.mechanisms import movement, posture
 if TYPE_CHECKING:
     from sahel_sim.model.model import SahelModel
 
+_NO_CELLS = np.zeros(0, dtype=np.int64)
 MIN_UNIT_FIGHTERS = 5.0  # units below this are dissolved (book-keeping floor, not behaviour)
 
 
@@ -234,20 +235,28 @@ class Force(mesa.Agent):
             if self.spec.kind not in ("jihadist", "separatist", "militia") and self.establishment > 0:
                 gap = self.establishment - self.strength
                 if gap > 1.0:
-                    cells, weights = model.deployment_cells(self)
-                    self.add_fighters(gap * self.spec.recruitment_per_week, cells, weights, model.rng)
+                    self._reinforce(model, gap * self.spec.recruitment_per_week)
             return
         delta = (self._ramp_target - self.strength) / self._ramp_weeks
         self._ramp_weeks -= 1
         if delta > 0:
-            cells, weights = model.deployment_cells(self)
-            self.add_fighters(delta, cells, weights, model.rng)
+            self._reinforce(model, delta)
             if self._ramp_cross_border:
                 self.external_base += delta  # arrivals are sustained by their base across the border
         elif delta < 0:
             self.remove_fighters(-delta)
         if self._ramp_weeks == 0 and self.base_cell.size:
             model.end_deployment(self.actor_id)  # a force with bases posts to threatened sectors again
+
+    def _reinforce(self, model: SahelModel, amount: float) -> None:
+        """Add ``amount`` fighters; where they go is looked up only when they fill new units
+        (topping up existing units needs no location)."""
+        room = float(np.clip(self.spec.unit_size - self.unit_fighters, 0.0, None).sum())
+        if amount - min(amount, room) <= 1e-9:
+            self.add_fighters(amount, _NO_CELLS, _NO_CELLS, model.rng)
+            return
+        cells, weights = model.deployment_cells(self)
+        self.add_fighters(amount, cells, weights, model.rng)
 
     # ------------------------------------------------------------------ behaviour
     def move(self) -> None:

@@ -48,6 +48,20 @@ _SUB_NAMES = np.array(SUB_EVENT_TYPES, dtype=object)
 _SUB_TYPE_INDEX = np.array([EVENT_TYPE_INDEX[SUB_TO_TYPE[x]] for x in SUB_EVENT_TYPES])
 
 
+def _sub_of_kind() -> np.ndarray:
+    """ACLED sub-event type of an event by (kind, abduction, IED on peacekeepers)."""
+    lut = np.full((5, 2, 2), SUB_INDEX["Armed clash"], dtype=np.int64)
+    lut[VAC] = SUB_INDEX["Attack"]
+    lut[VAC, 1] = SUB_INDEX["Abduction/forced disappearance"]
+    lut[PK_ATTACK, :, 1] = SUB_INDEX["Remote explosive/landmine/IED"]
+    lut[REMOTE] = SUB_INDEX["Remote explosive/landmine/IED"]
+    lut[STRIKE] = SUB_INDEX["Air/drone strike"]
+    return lut
+
+
+_SUB_OF_KIND = _sub_of_kind()
+
+
 @cache
 def _candidate_table(grid: MaliGrid, radius_km: float) -> np.ndarray:
     """Padded table of cells within ``radius_km`` of each cell (-1 pads), nearest first."""
@@ -336,7 +350,6 @@ class SahelModel(mesa.Model):
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
-        self._sides_cache: dict[int, tuple] = {}
         for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
         self._fields()                        # presence, reach, security (territory)
@@ -412,7 +425,8 @@ class SahelModel(mesa.Model):
 
     # ---------------------------------------------------------------- posture
     def _social_bases(self) -> None:
-        """Dated social bases come into use or are given up (mechanisms/recruitment.py)."""
+        """Dated social bases come into use or are given up (mechanisms/recruitment.py). Like the
+        dated interventions, an anchor dated within this week applies from this week."""
         week_end = self.current_date + dt.timedelta(days=7)
         if not self._anchor_dates or self._anchor_dates[0] >= week_end:
             return
@@ -422,7 +436,7 @@ class SahelModel(mesa.Model):
         for i, a in enumerate(self.actor_ids):
             if self.is_armed[i]:
                 new = recruitment.affinity(self.grid.lat, self.grid.lon, self.config.actors[a].social_base,
-                                           floor=floor, date=self.current_date)
+                                           floor=floor, date=week_end - dt.timedelta(days=1))
                 lost = np.clip(self.affinity[i] - new, 0.0, None)  # a base given up no longer counts
                 self.footprint[i] = np.maximum(new, self.footprint[i] - lost)
                 self.affinity[i] = new
@@ -523,22 +537,13 @@ class SahelModel(mesa.Model):
             w = w * scale[:, None] * np.where((armed_a & ~self.is_pk[bb])[:, None], deter[None, :], 1.0)
             total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
             expected = w * (budget[aa] / (c.opportunity_half + total[aa]))[:, None]
-            ied = c.remote_violence_ratio / (1.0 + c.remote_violence_ratio)
-            rows, fracs = [], []
-            for k, (a, b) in enumerate(zip(aa.tolist(), bb.tolist(), strict=True)):
-                if self.is_pk[b]:
-                    split = ((PK_ATTACK, 1.0),)
-                elif self.is_armed[a] and self.is_gov[b]:
-                    split = ((BATTLE, 1.0 - ied), (REMOTE, ied))
-                elif self.kinds[a] == "foreign":
-                    split = ((BATTLE, 1.0 - c.strike_share), (STRIKE, c.strike_share))
-                else:
-                    split = ((BATTLE, 1.0),)
-                for kind, frac in split:
-                    channels.append((a, b, kind))
-                    rows.append(k)
-                    fracs.append(frac)
-            rates.append(expected[rows] * np.array(fracs)[:, None])
+            n_split, split_kind, split_frac = self._split_table()
+            ns = n_split[aa, bb]
+            rows = np.repeat(np.arange(aa.size), ns)
+            slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
+            kinds = split_kind[aa[rows], bb[rows], slot]
+            channels.extend(zip(aa[rows].tolist(), bb[rows].tolist(), kinds.tolist(), strict=True))
+            rates.append(expected[rows] * split_frac[aa[rows], bb[rows], slot][:, None])
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)
@@ -564,6 +569,35 @@ class SahelModel(mesa.Model):
             return channels, np.zeros((0, self.n_cells))
         return channels, np.concatenate(rates)
 
+    def _split_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How an attack by actor a on actor b splits into event kinds (static per run):
+        ``(n_kinds[a, b], kind[a, b, j], share[a, b, j])``. Attacks on peacekeepers are their
+        own kind; armed groups hit state-side forces with battles and IEDs
+        (``remote_violence_ratio``); foreign forces with ground battles and air strikes
+        (``strike_share``); every other pair fights battles."""
+        if not hasattr(self, "_split_cache"):
+            c = self.config.mechanisms.combat
+            A = len(self.actor_ids)
+            n = np.ones((A, A), dtype=np.int64)
+            kind = np.full((A, A, 2), BATTLE, dtype=np.int64)
+            frac = np.zeros((A, A, 2))
+            frac[:, :, 0] = 1.0
+            ied = c.remote_violence_ratio / (1.0 + c.remote_violence_ratio)
+            for a in range(A):
+                for b in range(A):
+                    if self.is_pk[b]:
+                        kind[a, b, 0] = PK_ATTACK
+                    elif self.is_armed[a] and self.is_gov[b]:
+                        n[a, b] = 2
+                        kind[a, b] = (BATTLE, REMOTE)
+                        frac[a, b] = (1.0 - ied, ied)
+                    elif self.kinds[a] == "foreign":
+                        n[a, b] = 2
+                        kind[a, b] = (BATTLE, STRIKE)
+                        frac[a, b] = (1.0 - c.strike_share, c.strike_share)
+            self._split_cache = (n, kind, frac)
+        return self._split_cache
+
     @property
     def _tempo(self) -> np.ndarray:
         """(2, A): each actor's aggression and civilian targeting."""
@@ -576,9 +610,10 @@ class SahelModel(mesa.Model):
         """Factions whose control counts as the attacker's own and as its enemies'. State-side
         forces without a faction (Barkhane) act for the state; the state's enemies in its sweeps
         are the jihadists. Cached for the week (hostility changes once a week at most)."""
-        cache = getattr(self, "_sides_cache", None)
-        if cache is None:
-            cache = self._sides_cache = {}
+        key = self.hostility.tobytes()
+        if getattr(self, "_sides_key", None) != key:
+            self._sides_key, self._sides_cache = key, {}
+        cache = self._sides_cache
         if a not in cache:
             cache[a] = self._control_sides_uncached(a)
         return cache[a]
@@ -684,13 +719,7 @@ class SahelModel(mesa.Model):
         k = att.size
         offsets = rng_dates.integers(0, 7, size=k)
         pk_ied = rng_dates.random(k) < self.config.mechanisms.combat.peacekeeper_ied_share
-        vac = kind == VAC
-        pk = kind == PK_ATTACK
-        sub = np.select(
-            [vac & abduct, vac, pk & pk_ied, kind == REMOTE, kind == STRIKE],
-            [SUB_INDEX["Abduction/forced disappearance"], SUB_INDEX["Attack"], SUB_INDEX["Remote explosive/landmine/IED"],
-             SUB_INDEX["Remote explosive/landmine/IED"], SUB_INDEX["Air/drone strike"]],
-            default=SUB_INDEX["Armed clash"])
+        sub = _SUB_OF_KIND[kind, abduct.astype(np.int64), pk_ied.astype(np.int64)]
         names = self._actor_names()
         t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the last row is "Civilians (Mali)"
         loc = self._loc
@@ -706,7 +735,12 @@ class SahelModel(mesa.Model):
 
     def _actor_names(self) -> dict[str, np.ndarray]:
         """ACLED names of every actor this week (they change with regimes), civilians last."""
-        if getattr(self, "_names_date", None) != self.current_date:
+        if getattr(self, "_names_until", dt.date.min) <= self.current_date or self._names_from > self.current_date:
+            changes = sorted({n.from_date for a in self.actor_ids for n in self.config.actors[a].acled_names})
+            later = [d for d in changes if d > self.current_date]
+            self._names_until = later[0] if later else dt.date.max
+            earlier = [d for d in changes if d <= self.current_date]
+            self._names_from = earlier[-1] if earlier else dt.date.min
             forces = [self.forces[a] for a in self.actor_ids]
             self._names = {
                 "actor": np.array([self._parent_name(f) for f in forces] + [CIVILIANS_ACTOR], dtype=object),
@@ -714,7 +748,6 @@ class SahelModel(mesa.Model):
                 "inter": np.array([f.spec.inter for f in forces] + [CIVILIANS_INTER], dtype=np.int64),
                 "id": np.array([*self.actor_ids, "Civilians"], dtype=object),
             }
-            self._names_date = self.current_date
         return self._names
 
     # ---------------------------------------------------------------- territory
