@@ -207,6 +207,7 @@ def test_shipped_calibration_keeps_the_direction_of_each_trend(shipped_statistic
     # and stays high after 2021 (DTM: 208k in Dec 2019, 354k in Mar 2024); the model's stock has a first
     # peak in 2019, when central Mali changes hands, so 2022 against 2019 is within its noise (issue 10)
     assert med["idps_2024"] > med["idps_2019"]
+    assert med["idps_2022"] > 0.8 * med["idps_2019"]  # no collapse after the 2019 peak
     assert med["idps_2013_peak"] > 100_000 and med["refugees_2012"] > 80_000  # the 2012-13 shock (issue 10)
     assert med["refugees_2012_share_mauritania"] + med["refugees_2012_share_niger"] > 0.05
     assert not math.isnan(med["isgs_control_growth_menaka_gao"])
