@@ -24,7 +24,7 @@ class K:
     update_grievance = staticmethod(grievance.update_grievance)
     update_support = staticmethod(grievance.update_support)
     flight = staticmethod(displacement.flight)
-    destination_weights = staticmethod(displacement.destination_weights)
+    choose = staticmethod(displacement.choose)
 
 
 def line_world(n: int):
@@ -137,8 +137,10 @@ def test_flight_and_destinations() -> None:
     taken = K.flight(np.full(2, 1000.0), np.zeros(2), np.zeros(2), per_event=100.0, per_death=25.0, max_share=0.25,
                      takeover=np.array([True, False]), takeover_share=0.1)
     assert taken[0] == pytest.approx(100.0) and taken[1] == 0.0  # a change of hands alone makes people flee
-    w = K.destination_weights(np.array([0]), distance_km=dist, security=np.array([0.0, 0.1, 0.9, 0.9]),
-                              population=np.full(4, 1e4), violence=np.zeros(4), range_km=250.0)
+    weight = displacement.attractiveness(np.zeros(4, dtype=bool), np.ones(4, dtype=bool), np.full(4, 1e4),
+                                         np.array([1.0, 0.9, 0.0, 0.0]), camp_weight=2.0, conflict_weight=0.25,
+                                         population_power=0.1)
+    w = K.choose(dist[[0]], weight, np.ones((1, 4)), np.array([0]), softening_km=10.0, distance_power=1.0)
     assert w.sum() == pytest.approx(1.0) and w[0, 0] == 0.0
     assert w[0, 2] > w[0, 1] * 0.5  # safety attracts despite distance
     assert w[0, 2] > w[0, 3]          # nearer of two equally safe cells

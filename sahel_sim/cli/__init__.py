@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "sahel_sim.cli.sweep_cmd",
     "sahel_sim.cli.viz_cmd",
     "sahel_sim.cli.calibrate_cmd",
+    "sahel_sim.cli.export_cmd",
 )
 
 

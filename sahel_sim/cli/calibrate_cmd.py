@@ -170,13 +170,14 @@ def calibrate_main(args: argparse.Namespace) -> int:
 
 def validate_main(args: argparse.Namespace) -> int:
     from sahel_sim.config import ConfigError, load_scenario_data, validate_scenario
+    from sahel_sim.experiments import refugee_series
     from sahel_sim.experiments.calibrate import (
         scenario_statistics,
         validation_figure,
         validation_markdown,
     )
     from sahel_sim.experiments.seeds import replicate_seeds
-    from sahel_sim.experiments.targets import load_targets
+    from sahel_sim.experiments.targets import TargetSet, load_targets
     from sahel_sim.stats import ActorMap, compute_statistics, observed_from_acled, read_acled_csv
 
     targets = load_targets(args.targets)
@@ -196,16 +197,26 @@ def validate_main(args: argparse.Namespace) -> int:
         acled = compute_statistics(targets.statistics(), observed_from_acled(read_acled_csv(args.events), actors,
                                                                               label=args.events.name))
     rows: list[dict[str, float]] = []
+    series = None
     if args.seeds:
         seeds = replicate_seeds(args.seed, args.seeds)
         executor = _executor(args, None)
         with _Display(not args.quiet) as show:
             show.start(f"{scenario.name}: {args.seeds} seeds", args.seeds, 0)
-            rows = scenario_statistics(data, {}, seeds, targets, executor=executor, progress=show.advance)
+            series = refugee_series.series_statistics() if refugee_series.covers(scenario.start_date,
+                                                                                 scenario.end_date) else None
+            both = TargetSet(targets.targets + series.targets, targets.path) if series else targets
+            rows = scenario_statistics(data, {}, seeds, both, executor=executor, progress=show.advance)
     table = targets.table(rows) if rows else targets.table([])
     title = f"{scenario.name}, {args.seeds} seeds (master seed {args.seed})" if rows else "ACLED export only"
     text = validation_markdown(targets, table, title=title, acled=acled, acled_label=args.events.name if args.events else None,
                                simulated=bool(rows))
+    if rows and series:  # refugees by country against UNHCR, with Flee's ARD (issue 10)
+        fig_refugees = args.figure.with_name(args.figure.stem + "_refugees" + args.figure.suffix) if args.figure else None
+        text += refugee_series.markdown(rows, fig_refugees.name if fig_refugees else None)
+        if fig_refugees:
+            refugee_series.figure(rows, fig_refugees, title=title)
+            print(f"wrote {fig_refugees}")
     print(text)
     if args.report:
         write_atomic(args.report, text)

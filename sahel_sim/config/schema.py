@@ -28,7 +28,7 @@ from sahel_sim.config.types import (
     Strict,
     Weeks,
 )
-from sahel_sim.geography import REGIONS
+from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS
 
 Region = Literal[*REGIONS]  # type: ignore[valid-type]
 BaseKind = Literal["fama_garrison", "minusma_camp"]
@@ -337,18 +337,82 @@ class Rivalry(Strict):
 
 
 class Displacement(Strict):
-    """Flight and return (mechanisms/displacement.py)."""
+    """Flight, routes, camps and return (mechanisms/displacement.py; the location graph is
+    sahel_sim/geography/locations.py). Flee's rules are cited where they are followed
+    (Suleimenova, Bell & Groen 2017; Flee's documented move rules)."""
 
     flee_per_death: NonNegative = Field(25.0, description="people who flee per person killed in their cell; calibrated")
     flee_per_event: NonNegative = Field(150.0, description="people who flee per violent event in their cell; calibrated")
     flee_share_on_takeover: Probability = Field(0.1, description="share of residents who flee when an armed group takes control of their cell; calibrated")
+    flee_share_on_collapse: Probability = Field(0.5, description="share of residents who flee as their exposure (security vacuum x armed-group presence) rises from 0 to 1; calibrated")
+    armed_presence_half: Positive = Field(50.0, description="troop-equivalents of armed-group presence at which residents' exposure is half the vacuum; calibrated")
+    collapse_memory_weeks: Positive = Field(52.0, description="weeks over which residents forget the highest exposure they lived through; calibrated")
+    threat_radius_km: Positive = Field(60.0, description="km: e-folding distance over which violence nearby threatens a cell (about one grid cell); calibrated")
+    flee_share_per_threat: NonNegative = Field(0.002, description="weekly hazard of flight per smoothed violent event a week nearby (the threat of violence); calibrated")
     max_flee_share_per_week: Probability = Field(0.25, description="cap on the weekly share of residents who flee; calibrated")
-    abroad_share_near_border: Probability = Field(0.5, description="share who cross the border from a border cell; calibrated")
-    abroad_decay_km: Positive = Field(150.0, description="km: distance to the border over which the cross-border share falls by e; calibrated")
-    flee_range_km: Positive = Field(250.0, description="km: e-folding distance of internal destinations; calibrated")
+    max_move_km_per_day: Positive = Field(200.0, description="km/day: maximum move speed along routes (Flee v1's MaxMoveSpeed, Suleimenova et al. 2017)")
+    detour_factor: Positive = Field(1.4, description="route km per great-circle km where no route distance is documented (detour index ~1.4: Boscoe, Henry & Zdeb 2012, Professional Geographer 64(2))")
+    softening_km: NonNegative = Field(10.0, description="km added to every route distance in destination weights (Flee's 'softening', default 10)")
+    distance_power: NonNegative = Field(1.0, description="exponent of route distance in destination weights (Flee's distance_power, default 1); calibrated")
+    camp_weight: NonNegative = Field(2.0, description="attraction of a camp relative to a safe town of population 1 (Flee v1 CampWeight 2.0)")
+    conflict_weight: Probability = Field(0.25, description="attraction of a town in full conflict relative to a safe one (Flee v1 ConflictWeight 0.25)")
+    danger_events_per_week: Positive = Field(0.5, description="smoothed violent events a week near a town at which its danger reaches 63%; calibrated")
+    town_population_power: NonNegative = Field(0.1, description="exponent of a town catchment's population in its attraction (Flee's pop_power_for_loc_weight 0.1); calibrated")
+    foreign_weight: NonNegative = Field(0.3, description="attraction of a destination abroad for people without kin across that border (Flee's foreign_weight, default 1); calibrated")
+    kin_weight: NonNegative = Field(5.0, description="extra attraction of a destination abroad per unit share of kin across that border (refuge.kin; Flee's ethnicity matching); calibrated")
+    onward_share_per_week: Probability = Field(0.5, description="share of the displaced in a town who move on, relative to the share of its residents fleeing that week; calibrated")
     return_rate_per_week: Probability = Field(0.01, description="1/week: share of the displaced who return to a calm home; calibrated")
+    refugee_return_factor: Probability = Field(0.5, description="returns from abroad relative to returns from inside Mali (Flee's camp move chance is 1/300 of a town's); calibrated")
     calm_events_per_week: Positive = Field(0.1, description="smoothed violent events per week at which returns run at half their rate; calibrated")
     violence_memory_weeks: Positive = Field(8.0, description="weeks: memory of violence in flight, returns and militia formation; calibrated")
+    max_travel_weeks: int = Field(12, ge=1, le=104, description="weeks: longest journey tracked (longer routes arrive in this many weeks)")
+
+
+class KinTie(Strict):
+    """Communities with families across a border: people living where the community lives
+    (``places``, as social-base anchors, and/or the social base of the actor ``social_base_of``)
+    are drawn to destinations in ``countries`` (displacement kin weight)."""
+
+    community: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    places: list[Anchor] = Field(default_factory=list)
+    social_base_of: ActorId | None = Field(None, description="an actor whose social-base anchors also locate the community")
+    countries: list[Literal[*NEIGHBOUR_COUNTRIES]] = Field(min_length=1)  # type: ignore[valid-type]
+    source: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+    @model_validator(mode="after")
+    def _located(self):
+        if not self.places and self.social_base_of is None:
+            raise ValueError("a kin tie needs 'places' or 'social_base_of'")
+        return self
+
+
+class Closure(Strict):
+    """A dated closure: a border (every route into ``country``) or a location (a camp or
+    crossing of sahel_sim/geography/data/locations.json, by name). ``end`` None: never reopens."""
+
+    type: Literal["border", "location"]
+    country: Literal[*NEIGHBOUR_COUNTRIES] | None = None  # type: ignore[valid-type]
+    location: str | None = None
+    start: Date
+    end: Date | None = None
+    source: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+    @model_validator(mode="after")
+    def _target(self):
+        if self.type == "border" and self.country is None:
+            raise ValueError("a border closure needs 'country'")
+        if self.type == "location" and not self.location:
+            raise ValueError("a location closure needs 'location'")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+class Refuge(Strict):
+    """Scenario data of displacement: kin across borders and dated closures of borders and camps."""
+
+    kin: list[KinTie] = Field(default_factory=list)
+    closures: list[Closure] = Field(default_factory=list)
 
 
 class Funding(Strict):
@@ -400,6 +464,7 @@ class Scenario(Strict):
     actors: dict[ActorId, Actor] = Field(min_length=1)
     interventions: dict[ActorId, Intervention] = Field(default_factory=dict)
     mechanisms: Mechanisms
+    refuge: Refuge = Refuge()
     outputs: Outputs = Outputs()
 
     @field_validator("end_date")

@@ -39,6 +39,7 @@ from sahel_sim.model.mechanisms import (
     territory,
 )
 from sahel_sim.model.recorder import Recorder
+from sahel_sim.model.refuge import Refuge
 
 # Event channel kinds
 BATTLE, REMOTE, STRIKE, PK_ATTACK, VAC = range(5)
@@ -137,6 +138,8 @@ class SahelModel(mesa.Model):
         self.idp_origin = np.zeros(n)
         self.ref_origin = np.zeros(n)
         self.ref_country = np.zeros(len(NEIGHBOUR_COUNTRIES))
+        self.refuge = Refuge(scenario, grid)  # displacement on routes and camps (mechanisms/displacement.py)
+        self.ref_location = np.zeros(self.refuge.N - self.refuge.G)
         self.grievance = np.full(n, m.grievance.baseline)
         self.support = np.zeros((len(self.factions), n))
         self.influence = np.zeros((len(self.factions), n))
@@ -148,7 +151,6 @@ class SahelModel(mesa.Model):
         self.civilian_deaths_total = np.zeros(n)
         self.legitimacy = m.grievance.legitimacy_start
         self.accord_in_force = m.accord.in_force_at_start
-        self._border_distance, self.border_country_of = self._nearest_border()
         self._locations = self._cell_locations()
         self._loc = {
             "name": np.array([x[0] for x in self._locations], dtype=object),
@@ -218,15 +220,6 @@ class SahelModel(mesa.Model):
         if mask is None:
             mask = self._region_masks[key] = np.isin(self.grid.region, [REGIONS.index(r) for r in key])
         return mask
-
-    def _nearest_border(self) -> tuple[np.ndarray, np.ndarray]:
-        g = self.grid
-        border = np.flatnonzero(g.border_country >= 0)
-        if border.size == 0:  # a landlocked toy world: nobody can cross a border
-            return np.full(self.n_cells, np.inf), np.zeros(self.n_cells, dtype=np.int64)
-        d = g.distance_km[:, border]
-        nearest = border[d.argmin(axis=1)]
-        return d.min(axis=1), g.border_country[nearest].astype(np.int64)
 
     def _cell_locations(self) -> list[tuple[str, float, float, int]]:
         """ACLED-style location per cell: its largest town, else the cell centre."""
@@ -886,43 +879,27 @@ class SahelModel(mesa.Model):
     # ---------------------------------------------------------------- displacement
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
         d = self.config.mechanisms.displacement
+        near = np.flatnonzero(self.violence_recent > 1e-3)  # violent events a week nearby (symmetric kernel)
+        threat = self.violence_recent[near] @ self.kernel(d.threat_radius_km)[near]
+        armed = self.P[self.is_armed].sum(axis=0)
+        exposure = displacement.exposure(self.vacuum, armed, half=d.armed_presence_half)
+        rise = self.refuge.exposure_rise(exposure)  # the state's protection collapsing before armed groups
         fleeing = displacement.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
                                       per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
-                                      takeover=self._taken_over, takeover_share=d.flee_share_on_takeover)
-        origins = np.flatnonzero(fleeing > 0)
-        if origins.size:
-            out = fleeing[origins]
-            p_abroad = d.abroad_share_near_border * np.exp(-self._border_distance[origins] / d.abroad_decay_km)
-            abroad = out * p_abroad
-            internal = out - abroad
-            w = displacement.destination_weights(origins, distance_km=self.grid.distance_km, security=self.security,
-                                                 population=self.population_present, violence=self.violence_recent,
-                                                 range_km=d.flee_range_km)
-            self.idp_host += internal @ w
-            self.idp_origin[origins] += internal
-            self.ref_origin[origins] += abroad
-            self.ref_country += np.bincount(self.border_country_of[origins], weights=abroad,
-                                            minlength=self.ref_country.size)
-            self.pop_home[origins] -= out
-        calm = d.calm_events_per_week / (d.calm_events_per_week + self.violence_recent)
-        ret_i = d.return_rate_per_week * self.idp_origin * calm
-        ret_r = 0.5 * d.return_rate_per_week * self.ref_origin * calm
-        total_i, total_r = self.idp_host.sum(), self.ref_country.sum()
-        if total_i > 0:
-            self.idp_host *= 1.0 - ret_i.sum() / total_i
-        if total_r > 0:
-            self.ref_country *= 1.0 - ret_r.sum() / total_r
-        self.idp_origin -= ret_i
-        self.ref_origin -= ret_r
-        self.pop_home += ret_i + ret_r
+                                      takeover=self._taken_over, takeover_share=d.flee_share_on_takeover,
+                                      threat=threat, share_per_threat=d.flee_share_per_threat,
+                                      exposure_rise=rise, share_on_collapse=d.flee_share_on_collapse)
+        self.pop_home -= fleeing
+        self.pop_home += self.refuge.step(date=self.current_date, pop_home=self.pop_home, population=self.population_present,
+                                          fleeing=fleeing, threat=threat, violence_recent=self.violence_recent)
         growth = self.config.population.growth_per_year
         if growth:
             factor = (1.0 + growth) ** (1.0 / 52.1775)
             self.pop_home *= factor
-            self.idp_host *= factor
-            self.idp_origin *= factor
-            self.ref_origin *= factor
-            self.ref_country *= factor
+            self.refuge.grow(factor)
+        v = self.refuge.views()
+        self.idp_host, self.idp_origin, self.ref_origin = v["idp_host"], v["idp_origin"], v["ref_origin"]
+        self.ref_country, self.ref_location = v["ref_country"], v["ref_location"]
 
     # ================================================================ outputs
     def weekly_frame(self):

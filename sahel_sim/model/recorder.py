@@ -40,6 +40,7 @@ class Recorder:
         self.cells = np.zeros((T, R, F + 1), dtype=np.int16)
         self.grievance = np.zeros((T, R))
         self.refugees = np.zeros((T, len(NEIGHBOUR_COUNTRIES)))
+        self.refugees_at = np.zeros((T, model.ref_location.size))  # by location abroad (camps, border areas)
         self.dates: list[dt.date] = []
         # accumulators for this week and for the current snapshot interval
         self._week_logged = np.zeros((R, len(EVENT_TYPES)), dtype=np.int32)
@@ -111,6 +112,7 @@ class Recorder:
         self.grievance[t] = np.bincount(reg, weights=m.grievance * w, minlength=R) / np.maximum(
             np.bincount(reg, weights=w, minlength=R), 1.0)
         self.refugees[t] = m.ref_country
+        self.refugees_at[t] = m.ref_location
         every = m.config.outputs.snapshot_every_weeks
         if (t + 1) % every == 0 or t + 1 == m.n_steps:
             s = self._snaps
@@ -153,13 +155,21 @@ class Recorder:
         return pa.table(cols)
 
     def refugee_table(self) -> pa.Table:
+        """Refugees per (week, location abroad): camps and urban hosting areas of
+        sahel_sim/geography/data/locations.json, and each neighbour's generic border area;
+        sum over ``location`` for a country's total."""
         T = len(self.dates)
-        C = len(NEIGHBOUR_COUNTRIES)
+        names = np.array(self.model.refuge.abroad_names, dtype=object)
+        countries = np.array(self.model.refuge.abroad_countries, dtype=object)
+        keep = np.array([k != "crossing" for k in self.model.refuge.graph.kind[self.model.refuge.G:]], dtype=bool)
+        names, countries = names[keep], countries[keep]
+        L = names.size
         return pa.table({
-            "week": pa.array(np.repeat(np.arange(T, dtype=np.int32), C)),
-            "week_start": pa.array(np.repeat(np.array(self.dates, dtype="datetime64[D]"), C), type=pa.date32()),
-            "country": pa.array(np.tile(np.array(NEIGHBOUR_COUNTRIES, dtype=object), T), type=pa.string()),
-            "refugees": pa.array(self.refugees[:T].ravel()),
+            "week": pa.array(np.repeat(np.arange(T, dtype=np.int32), L)),
+            "week_start": pa.array(np.repeat(np.array(self.dates, dtype="datetime64[D]"), L), type=pa.date32()),
+            "country": pa.array(np.tile(countries, T), type=pa.string()),
+            "location": pa.array(np.tile(names, T), type=pa.string()),
+            "refugees": pa.array(self.refugees_at[:T][:, keep].ravel()),
         })
 
     def snapshots(self):

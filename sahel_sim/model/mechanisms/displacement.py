@@ -1,35 +1,169 @@
-"""Flight and return (ODD M8).
+"""Flight, routes, camps and return (ODD M8).
 
-People flee violent events and deaths in their cell, and a share flees when an armed group
-takes it; a share crosses the nearest border; the rest go to safer, larger, nearer cells;
-people return home when it is calm.
+People flee violent events, deaths, takeovers and the threat of violence nearby; they choose a
+destination on the location graph (``sahel_sim/geography/locations.py``: Mali's towns, the
+camps abroad and the crossings) by route distance, safety, size, camp attractiveness and kin
+across the border; they travel along the shortest open route at a speed limit, arriving weeks
+later; camps and borders close on dated days; people go home when home is calm.
 
-Sources: Suleimenova, Bell & Groen (2017) *Scientific Reports* 7:13377 (Flee, Mali 2012);
-Moore & Shellman (2004) *Journal of Conflict Resolution* 48(5). Constants: the
-``displacement`` block.
+The rules follow Flee (Suleimenova, Bell & Groen 2017, *Scientific Reports* 7:13377; Flee's
+documented move rules, ``docs/Simulation_settings_reference.md``): location weights (camps
+``camp_weight``, conflict zones ``conflict_weight``, foreign locations ``foreign_weight``),
+weights inversely proportional to (distance + softening)^distance_power, a maximum move speed
+(Flee v1: 200 km a day), location and border closures. Where this module differs, and why:
+
+- people are counts per (home catchment, location), not agents: thousands of runs of 13 years
+  must stay cheap (one weekly step is a few small dense array operations);
+- a displaced household picks its destination over the whole graph when it leaves (awareness
+  of every destination), where Flee's agents pick one link at a time seeing one to three links
+  ahead: in Mali 2012 people left for camps they knew of through kin networks (Mbera for the
+  Timbuktu area's Tuareg and Arabs, geography_facts), and a weekly step is longer than Flee's
+  daily one;
+- towns keep the displaced (IDPs staying with host families): a town is a destination, not only
+  a transit point, because DTM counts IDPs in Malian towns; onward flight happens when violence
+  reaches the town;
+- kin: a destination abroad is weighted up by the share of the home catchment's people whose
+  communities live across that border (scenario data ``refuge.kin``), which Flee has as optional
+  ethnicity matching.
+
+Constants: the ``displacement`` block of the scenario schema.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
 
 
 def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_event: float,
            per_death: float, max_share: float, takeover: np.ndarray | None = None,
-           takeover_share: float = 0.0) -> np.ndarray:
-    """People who flee each cell this week, capped at ``max_share`` of residents."""
+           takeover_share: float = 0.0, threat: np.ndarray | None = None,
+           share_per_threat: float = 0.0, exposure_rise: np.ndarray | None = None,
+           share_on_collapse: float = 0.0) -> np.ndarray:
+    """People who flee each cell this week, capped at ``max_share`` of residents.
+
+    ``threat``: smoothed violent events per week near the cell (the threat of violence);
+    ``exposure_rise``: this week's rise of the cell's exposure (0-1) above the highest level its
+    residents have recently lived through (:func:`exposure`: the state's protection collapsing
+    where armed groups are present, as the northern garrisons fell in 2012)."""
     out = per_event * events + per_death * deaths
+    if exposure_rise is not None and share_on_collapse > 0:
+        out = out + share_on_collapse * pop_home * exposure_rise
     if takeover is not None:
         out = out + takeover_share * pop_home * takeover
+    if threat is not None and share_per_threat > 0:
+        out = out + pop_home * (1.0 - np.exp(-share_per_threat * threat))
     return np.minimum(out, max_share * pop_home)
 
 
-def destination_weights(origins: np.ndarray, *, distance_km: np.ndarray, security: np.ndarray,
-                        population: np.ndarray, violence: np.ndarray, range_km: float) -> np.ndarray:
-    """Row-normalised destination shares (len(origins), n): safer, larger, nearer cells attract."""
-    d = distance_km[origins]
-    w = np.exp(-d / range_km) * np.sqrt(population + 1.0)[None, :] * (0.2 + security)[None, :]
-    w = w / (1.0 + violence)[None, :]
-    w[np.arange(len(origins)), origins] = 0.0
+def exposure(vacuum: np.ndarray, armed_presence: np.ndarray, *, half: float) -> np.ndarray:
+    """Residents' exposure (0-1): the security vacuum times the armed groups' presence
+    (troop-equivalents; one half at ``half``)."""
+    return vacuum * armed_presence / (armed_presence + half)
+
+
+def exposure_rise(exposure: np.ndarray, reference: np.ndarray, *, memory_weeks: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(rise, new_reference)``: how far exposure rose above the reference (the highest level
+    lived through, forgotten over ``memory_weeks``), and the updated reference."""
+    ref = reference * (1.0 - 1.0 / memory_weeks)
+    rise = np.maximum(exposure - ref, 0.0)
+    return rise, np.maximum(ref, exposure)
+
+
+def route_distances(n_nodes: int, link_a: np.ndarray, link_b: np.ndarray, link_km: np.ndarray,
+                    open_nodes: np.ndarray, open_links: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Shortest route (km) from each of ``sources`` to every node over the open links between
+    open nodes (inf where unreachable)."""
+    ok = open_links & open_nodes[link_a] & open_nodes[link_b]
+    a, b, w = link_a[ok], link_b[ok], link_km[ok]
+    graph = sp.csr_matrix((np.concatenate([w, w]), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                          shape=(n_nodes, n_nodes))
+    d = dijkstra(graph, directed=True, indices=sources)
+    d = np.atleast_2d(d)
+    d[:, ~open_nodes] = np.inf
+    return d
+
+
+def attractiveness(kind_camp: np.ndarray, destination: np.ndarray, population: np.ndarray,
+                   danger: np.ndarray, *, camp_weight: float, conflict_weight: float,
+                   population_power: float) -> np.ndarray:
+    """Weight of each node as a destination (before distance and kin): towns by population
+    relative to 10,000 people (Flee's ``pop_power_for_loc_weight`` and ``movechance_pop_base``)
+    lowered toward ``conflict_weight`` by danger (0-1); camps ``camp_weight``; nodes that are not
+    destinations (crossings, closed) 0."""
+    town = np.power(np.maximum(population, 1.0) / POP_BASE, population_power) * (1.0 - (1.0 - conflict_weight) * danger)
+    w = np.where(kind_camp, camp_weight, town)
+    return np.where(destination, w, 0.0)
+
+
+def foreign_factor(kin_share: np.ndarray, node_foreign: np.ndarray, node_kin: np.ndarray, *,
+                   foreign_weight: float, kin_weight: float) -> np.ndarray:
+    """(G, N) multiplier of each destination for people of each home catchment: 1 in Mali;
+    abroad ``foreign_weight`` x (1 + ``kin_weight`` x the catchment's share of people with kin
+    across that border), where ``node_kin`` (K, N) says which kin tie (row) reaches the node
+    and ``kin_share`` (G, K) is each catchment's share in each kin community."""
+    kin = kin_share @ node_kin if node_kin.size else np.zeros((kin_share.shape[0], node_foreign.size))
+    return np.where(node_foreign[None, :], foreign_weight * (1.0 + kin_weight * np.minimum(kin, 1.0)), 1.0)
+
+
+def choose(distance: np.ndarray, weight: np.ndarray, factor: np.ndarray, origin: np.ndarray, *,
+           softening_km: float, distance_power: float) -> np.ndarray:
+    """Destination shares (rows sum to 1, or 0 when nothing is reachable).
+
+    ``distance`` (O, N) route km from each origin node; ``weight`` (N,); ``factor`` (O, N) kin
+    and foreign multipliers for the people leaving each origin; ``origin`` (O,) their node (never
+    their own destination). Weight / (distance + softening)^power, as Flee's link weights."""
+    w = weight[None, :] * factor / np.power(distance + softening_km, distance_power)
+    w[np.arange(origin.size), origin] = 0.0
+    w[~np.isfinite(w)] = 0.0
     total = w.sum(axis=1, keepdims=True)
     return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+
+def travel_weeks(distance: np.ndarray, *, km_per_day: float, max_weeks: int) -> np.ndarray:
+    """Whole weeks on the road (0: arrives this week) at ``km_per_day``, capped."""
+    d = np.where(np.isfinite(distance), distance, 0.0)
+    return np.minimum(np.floor(d / (7.0 * km_per_day)), max_weeks - 1).astype(np.int64)
+
+
+def depart(transit: np.ndarray, group: np.ndarray, people: np.ndarray, shares: np.ndarray,
+           weeks: np.ndarray) -> None:
+    """Put ``people`` (O,) of home catchments ``group`` (O,) on the road to the destinations
+    ``shares`` (O, N), arriving after ``weeks`` (O, N); ``transit`` (W, G, N) in place."""
+    W, G, N = transit.shape
+    flows = people[:, None] * shares
+    idx = weeks * (G * N) + group[:, None] * N + np.arange(N)[None, :]
+    transit += np.bincount(idx.ravel(), weights=flows.ravel(), minlength=W * G * N).reshape(W, G, N)
+
+
+def arrive(transit: np.ndarray, settled: np.ndarray) -> None:
+    """One week passes: those due this week settle; the rest come a week closer (in place)."""
+    settled += transit[0]
+    transit[:-1] = transit[1:]
+    transit[-1] = 0.0
+
+
+def calm(violence_recent: np.ndarray, *, calm_events_per_week: float) -> np.ndarray:
+    """Calm of each cell (0-1): 1/2 at ``calm_events_per_week`` smoothed violent events."""
+    return calm_events_per_week / (calm_events_per_week + violence_recent)
+
+
+def returns(displaced_from: np.ndarray, cell_group: np.ndarray, settled: np.ndarray, in_transit: np.ndarray,
+            calm_home: np.ndarray, abroad: np.ndarray, *, rate: float, refugee_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """People who go home this week: per home cell (n,) and taken from each (G, N) location.
+
+    Settled displaced return at ``rate`` x the calm of home, refugees abroad at
+    ``refugee_factor`` times that; people on the road do not turn back."""
+    G = settled.shape[0]
+    f = np.where(abroad, refugee_factor, 1.0)
+    pull = settled * f[None, :]  # (G, N)
+    total = settled.sum(axis=1) + in_transit
+    mix = np.divide(pull.sum(axis=1), total, out=np.zeros(G), where=total > 0)
+    home = rate * calm_home * displaced_from * mix[cell_group]
+    per_group = np.bincount(cell_group, weights=home, minlength=G)
+    denom = pull.sum(axis=1)
+    take = pull * np.divide(per_group, denom, out=np.zeros(G), where=denom > 0)[:, None]
+    return home, take

@@ -1,0 +1,1 @@
+"""Exports of a run's results for other models (``sahel-sim export``)."""

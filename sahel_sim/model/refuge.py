@@ -1,0 +1,212 @@
+"""The state of displacement on the location graph, stepped once a week by ``SahelModel``.
+
+People displaced are counts per (home catchment, location): ``settled`` (G, N) where they
+stay, ``transit`` (W, G, N) on the road, arriving in 1..W weeks; ``displaced_from`` (n,) per
+home cell. The rules are the pure kernels of ``mechanisms/displacement.py``; this class holds
+the arrays, applies the dated closures and derives the model's per-cell and per-country views.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sahel_sim.config import ConfigError
+from sahel_sim.geography import NEIGHBOUR_COUNTRIES
+from sahel_sim.geography.locations import MALI, build_location_graph, fold
+from sahel_sim.geography.locations import _raw as locations_data
+from sahel_sim.model.mechanisms import displacement as kernel
+from sahel_sim.model.mechanisms import recruitment
+
+if TYPE_CHECKING:
+    from sahel_sim.config.schema import Scenario
+    from sahel_sim.geography import MaliGrid
+
+
+class Refuge:
+    """Displacement on routes and camps (ODD M8)."""
+
+    def __init__(self, scenario: Scenario, grid: MaliGrid) -> None:
+        d = scenario.mechanisms.displacement
+        self.params = d
+        self.graph = g = build_location_graph(grid, detour_factor=d.detour_factor)
+        self.n_cells = grid.n_cells
+        N, G = g.n_nodes, g.n_mali
+        self.G, self.N = G, N
+        self.abroad = np.array([c != MALI for c in g.country])
+        self.is_camp = np.array([k in ("camp", "border_area") for k in g.kind])
+        self.is_destination = np.array([k != "crossing" for k in g.kind])
+        self.country_of = g.country_index
+        self.node_cell = g.cell[:G]
+        self.cell_group = g.cell_node
+        self.settled = np.zeros((G, N))
+        # weeks on the road: the longest open route at the speed limit, capped by max_travel_weeks
+        self.distance = kernel.route_distances(N, g.link_a, g.link_b, g.link_km, np.ones(N, dtype=bool),
+                                               np.ones(g.link_a.size, dtype=bool), np.arange(G))
+        longest = float(np.max(self.distance[np.isfinite(self.distance)], initial=0.0))
+        W = int(min(d.max_travel_weeks, 2 + longest // (7.0 * d.max_move_km_per_day)))
+        self.transit = np.zeros((W, G, N))
+        self.displaced_from = np.zeros(grid.n_cells)
+        self.reroute = np.zeros(G)  # people whose destination closed: they choose again from home
+        self.exposure_ref: np.ndarray | None = None  # highest exposure lived through (forgotten slowly)
+
+        # kin: each catchment's share of each kin community (social-base anchors of the actor)
+        kin = scenario.refuge.kin
+        self.node_kin = np.zeros((len(kin), N))
+        share = np.zeros((grid.n_cells, len(kin)))
+        for k, tie in enumerate(kin):
+            anchors = list(tie.places)
+            if tie.social_base_of is not None:
+                if tie.social_base_of not in scenario.actors:
+                    raise ConfigError(f"refuge.kin[{k}].social_base_of: unknown actor {tie.social_base_of!r}; "
+                                      f"expected one of: {', '.join(scenario.actors)}")
+                anchors += list(scenario.actors[tie.social_base_of].social_base)
+            share[:, k] = recruitment.affinity(grid.lat, grid.lon, anchors, floor=0.0)
+            self.node_kin[k] = [c in tie.countries for c in g.country]
+        w = grid.population + 1.0
+        self.kin_share = np.stack([np.bincount(self.cell_group, weights=w * share[:, k], minlength=G)
+                                   / np.bincount(self.cell_group, weights=w, minlength=G) for k in range(len(kin))],
+                                  axis=1) if kin else np.zeros((G, 0))
+        self.factor = kernel.foreign_factor(self.kin_share, self.abroad, self.node_kin, foreign_weight=d.foreign_weight,
+                                            kin_weight=d.kin_weight)
+
+        # dated openings and closures: the dates on which the open network changes
+        self._closures = []
+        names = {fold(n): i for i, n in enumerate(g.names)}
+        known = {fold(loc["name"]) for loc in locations_data()["locations"]}
+        for k, c in enumerate(scenario.refuge.closures):
+            if c.type == "location":
+                if fold(c.location) not in known:
+                    raise ConfigError(f"refuge.closures[{k}].location: unknown location {c.location!r}; expected a camp "
+                                      f"or crossing of sahel_sim/geography/data/locations.json")
+                node = names.get(fold(c.location))
+                if node is not None:  # a place outside this grid's graph (toy worlds) is ignored
+                    self._closures.append(("node", node, c.start, c.end))
+            else:
+                self._closures.append(("country", c.country, c.start, c.end))
+        for i, (op, cl) in enumerate(zip(g.opened, g.closed, strict=True)):
+            if op is not None:
+                self._closures.append(("node", i, dt.date.min, op))
+            if cl is not None:
+                self._closures.append(("node", i, cl, None))
+        self._open_key: tuple | None = None
+        self.weeks = np.zeros((G, N), dtype=np.int64)
+        self.open_nodes = np.ones(N, dtype=bool)
+
+    def exposure_rise(self, exposure: np.ndarray) -> np.ndarray:
+        """This week's rise of each cell's exposure above what its residents lived through
+        (the first week sets the reference: no flight from the starting state)."""
+        if self.exposure_ref is None:
+            self.exposure_ref = exposure.copy()
+        rise, self.exposure_ref = kernel.exposure_rise(exposure, self.exposure_ref,
+                                                       memory_weeks=self.params.collapse_memory_weeks)
+        return rise
+
+    # ------------------------------------------------------------------ network
+    def _network(self, date: dt.date) -> None:
+        """Open nodes and links on ``date``; route distances recomputed when they change."""
+        g = self.graph
+        open_nodes = np.ones(self.N, dtype=bool)
+        closed_countries = set()
+        for kind, what, start, end in self._closures:
+            if start <= date and (end is None or date < end):
+                if kind == "node":
+                    open_nodes[what] = False
+                else:
+                    closed_countries.add(what)
+        key = (tuple(np.flatnonzero(~open_nodes)), tuple(sorted(closed_countries)))
+        if key == self._open_key:
+            return
+        self._open_key = key
+        ca = np.array(g.country)[g.link_a]
+        cb = np.array(g.country)[g.link_b]
+        crosses_closed = np.array([(a != b) and (a in closed_countries or b in closed_countries)
+                                   for a, b in zip(ca, cb, strict=True)], dtype=bool)
+        self.distance = kernel.route_distances(self.N, g.link_a, g.link_b, g.link_km, open_nodes, ~crosses_closed,
+                                               np.arange(self.G))
+        self.weeks = kernel.travel_weeks(self.distance, km_per_day=self.params.max_move_km_per_day,
+                                         max_weeks=self.transit.shape[0])
+        newly_closed = self.open_nodes & ~open_nodes
+        self.open_nodes = open_nodes
+        # people on their way to a place that closed, or now cut off, choose again from home
+        cut = newly_closed | ~np.isfinite(self.distance).any(axis=0)
+        if cut.any():
+            self.reroute += self.transit[:, :, cut].sum(axis=(0, 2))
+            self.transit[:, :, cut] = 0.0
+
+    # ------------------------------------------------------------------ week
+    def step(self, *, date: dt.date, pop_home: np.ndarray, population: np.ndarray, fleeing: np.ndarray,
+             threat: np.ndarray, violence_recent: np.ndarray) -> np.ndarray:
+        """One week: flight from cells (``fleeing``, taken from ``pop_home`` by the caller),
+        onward flight from dangerous towns, travel, arrival and returns. Returns the people
+        who went home to each cell (the caller adds them to ``pop_home``)."""
+        d = self.params
+        self._network(date)
+        G, N = self.G, self.N
+        # where people would go: towns by size and safety, camps, kin abroad
+        pop_node = np.zeros(N)
+        pop_node[:G] = np.bincount(self.cell_group, weights=population, minlength=G)
+        danger = np.zeros(N)
+        danger[:G] = 1.0 - np.exp(-threat[self.node_cell] / d.danger_events_per_week)
+        weight = kernel.attractiveness(self.is_camp, self.is_destination & self.open_nodes, pop_node, danger,
+                                       camp_weight=d.camp_weight, conflict_weight=d.conflict_weight,
+                                       population_power=d.town_population_power)
+        groups = np.arange(G)
+        # onward flight: the displaced in a town leave as its residents do, and choose again as
+        # from home (the host town is near home for most; one choice per catchment keeps it cheap)
+        res = np.bincount(self.cell_group, weights=pop_home + fleeing, minlength=G)
+        fled = np.bincount(self.cell_group, weights=fleeing, minlength=G)
+        rate = np.minimum(1.0, d.onward_share_per_week * np.divide(fled, res, out=np.zeros(G), where=res > 0))
+        onward = self.settled[:, :G] * rate[None, :]
+        self.settled[:, :G] -= onward
+        # new flight, onward flight and those whose destination closed leave from home
+        self.displaced_from += fleeing
+        leaving = fled + onward.sum(axis=1) + self.reroute
+        self.reroute = np.zeros(G)
+        shares = kernel.choose(self.distance, weight, self.factor, groups, softening_km=d.softening_km,
+                               distance_power=d.distance_power)
+        stuck = shares.sum(axis=1) == 0  # nowhere to go: they stay near home
+        self.settled[groups[stuck], groups[stuck]] += leaving[stuck]
+        kernel.depart(self.transit, groups, np.where(stuck, 0.0, leaving), shares, self.weeks)
+        kernel.arrive(self.transit, self.settled)
+        # returns when home is calm
+        calm = kernel.calm(violence_recent, calm_events_per_week=d.calm_events_per_week)
+        home, take = kernel.returns(self.displaced_from, self.cell_group, self.settled, self.transit.sum(axis=(0, 2)),
+                                    calm, self.abroad, rate=d.return_rate_per_week, refugee_factor=d.refugee_return_factor)
+        self.settled -= take
+        self.displaced_from -= home
+        return home
+
+    def grow(self, factor: float) -> None:
+        self.settled *= factor
+        self.transit *= factor
+        self.displaced_from *= factor
+        self.reroute *= factor
+
+    # ------------------------------------------------------------------ views
+    def views(self) -> dict[str, np.ndarray]:
+        """Per-cell IDPs hosted (settled in Mali's towns, plus people on the road, counted at
+        home until they arrive), IDPs and refugees by home cell, refugees by country and by
+        location abroad."""
+        G = self.G
+        on_road = self.transit.sum(axis=(0, 2))
+        idp_node = self.settled[:, :G].sum(axis=0) + on_road
+        idp_host = np.bincount(self.node_cell, weights=idp_node, minlength=self.n_cells)
+        abroad_g = self.settled[:, G:].sum(axis=1)
+        total_g = self.settled.sum(axis=1) + on_road
+        ref_share = np.divide(abroad_g, total_g, out=np.zeros(G), where=total_g > 0)
+        ref_origin = self.displaced_from * ref_share[self.cell_group]
+        ref_loc = self.settled[:, G:].sum(axis=0)
+        ref_country = np.bincount(self.country_of[G:], weights=ref_loc, minlength=len(NEIGHBOUR_COUNTRIES))
+        return {"idp_host": idp_host, "idp_origin": self.displaced_from - ref_origin, "ref_origin": ref_origin,
+                "ref_country": ref_country, "ref_location": ref_loc}
+
+    @property
+    def abroad_names(self) -> tuple[str, ...]:
+        return self.graph.names[self.G:]
+
+    @property
+    def abroad_countries(self) -> tuple[str, ...]:
+        return self.graph.country[self.G:]

@@ -1,0 +1,147 @@
+"""Displacement on routes and camps (ODD M8): each rule's direction on toy graphs, and
+population conservation in the model.
+
+Toy graph for the kernels: a home town H in Mali, a Mali town T, two camps abroad A (country
+0) and B (country 1), reached through the links H-A and H-B (and H-T)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from sahel_sim.model.mechanisms import displacement as D
+
+H, T, A, B = range(4)
+LINK_A = np.array([H, H, H])
+LINK_B = np.array([T, A, B])
+ABROAD = np.array([False, False, True, True])
+CAMP = np.array([False, False, True, True])
+
+
+def _shares(km=(100.0, 150.0, 150.0), *, open_links=(True, True, True), danger_t=0.0, kin=0.0, kin_weight=5.0,
+            foreign_weight=1.0):
+    dist = D.route_distances(4, LINK_A, LINK_B, np.array(km), np.ones(4, dtype=bool), np.array(open_links),
+                             np.array([H]))
+    weight = D.attractiveness(CAMP, np.array([False, True, True, True]), np.array([0.0, 1e4, 0.0, 0.0]),
+                              np.array([0.0, danger_t, 0.0, 0.0]), camp_weight=2.0, conflict_weight=0.25,
+                              population_power=0.1)
+    node_kin = np.array([[0.0, 0.0, 1.0, 0.0]])  # the kin tie reaches country 0 (camp A)
+    factor = D.foreign_factor(np.array([[kin]]), ABROAD, node_kin, foreign_weight=foreign_weight, kin_weight=kin_weight)
+    return D.choose(dist, weight, factor, np.array([H]), softening_km=10.0, distance_power=1.0)[0]
+
+
+def test_closing_a_border_diverts_the_flow_to_the_other_country() -> None:
+    both = _shares()
+    assert both[A] == pytest.approx(both[B]) and both[A] > 0
+    closed = _shares(open_links=(True, False, True))  # the route into country 0 is closed
+    assert closed[A] == 0.0
+    assert closed[B] > both[B] and closed[T] > both[T]
+    assert closed.sum() == pytest.approx(1.0)
+
+
+def test_a_nearer_camp_draws_more_and_a_dangerous_town_less() -> None:
+    s = _shares(km=(100.0, 80.0, 300.0))
+    assert s[A] > 2 * s[B]
+    safe, unsafe = _shares(danger_t=0.0), _shares(danger_t=1.0)
+    assert unsafe[T] < 0.5 * safe[T]
+    assert s[H] == 0.0  # nobody flees to the place they flee from
+
+
+def test_kin_across_a_border_draws_people_to_that_country() -> None:
+    none, kin = _shares(kin=0.0), _shares(kin=1.0)
+    assert kin[A] > 2 * none[A]
+    assert kin[B] < none[B]
+
+
+def test_people_travel_at_the_speed_limit_and_arrive_weeks_later() -> None:
+    weeks = D.travel_weeks(np.array([[0.0, 100.0, 800.0, 2000.0]]), km_per_day=35.0, max_weeks=6)
+    assert weeks.tolist() == [[0, 0, 3, 5]]  # 245 km a week; capped at 5
+    transit = np.zeros((6, 1, 4))
+    settled = np.zeros((1, 4))
+    D.depart(transit, np.array([0]), np.array([1000.0]), np.array([[0.0, 0.5, 0.5, 0.0]]), weeks)
+    D.arrive(transit, settled)
+    assert settled[0].tolist() == [0.0, 500.0, 0.0, 0.0]
+    for _ in range(3):
+        D.arrive(transit, settled)
+    assert settled[0, 2] == 500.0 and transit.sum() == 0.0  # nobody lost on the road
+
+
+def test_calm_brings_returns_and_refugees_return_more_slowly() -> None:
+    displaced_from = np.array([1000.0, 1000.0])
+    group = np.array([0, 1])
+    settled = np.array([[1000.0, 0.0, 0.0], [0.0, 0.0, 1000.0]])  # catchment 0 inside Mali, 1 abroad
+    abroad = np.array([False, False, True])
+    calm = D.calm(np.array([0.0, 0.0]), calm_events_per_week=0.1)
+    home, take = D.returns(displaced_from, group, settled, np.zeros(2), calm, abroad, rate=0.1, refugee_factor=0.5)
+    assert home[0] == pytest.approx(100.0) and home[1] == pytest.approx(50.0)
+    assert take.sum(axis=1) == pytest.approx(home)  # those who return leave where they stayed
+    violent = D.calm(np.array([5.0, 5.0]), calm_events_per_week=0.1)
+    home_v, _ = D.returns(displaced_from, group, settled, np.zeros(2), violent, abroad, rate=0.1, refugee_factor=0.5)
+    assert (home_v < 0.05 * home).all()
+
+
+def test_flight_rises_with_violence_takeover_threat_and_collapse_and_is_capped() -> None:
+    pop = np.full(5, 10_000.0)
+    out = D.flight(pop, np.array([0, 2, 0, 0, 0.0]), np.zeros(5), per_event=100.0, per_death=0.0, max_share=0.25,
+                   takeover=np.array([0, 0, 1, 0, 0.0]), takeover_share=0.1, threat=np.array([0, 0, 0, 5.0, 0]),
+                   share_per_threat=0.01, exposure_rise=np.array([0, 0, 0, 0, 0.5]), share_on_collapse=0.8)
+    assert out[0] == 0 and out[1] == 200 and out[2] == 1000
+    assert out[3] == pytest.approx(10_000 * (1 - np.exp(-0.05)))
+    assert out[4] == 2500  # 0.8 x 0.5 = 40% capped at 25%
+    rise, ref = D.exposure_rise(np.array([0.5, 0.2]), np.array([0.2, 0.5]), memory_weeks=1e9)
+    assert rise == pytest.approx([0.3, 0.0]) and ref == pytest.approx([0.5, 0.5])
+
+
+# ------------------------------------------------------------------ the model on toy worlds
+def _toy_run(closures=(), weeks=40, seed=2):
+    from sahel_sim.model import SahelModel, total_population
+    from tests.toy import START, actor, scenario, toy_grid
+
+    # the west column borders Mauritania, the east column Niger
+    grid = toy_grid(rows=3, cols=8, border={**{r * 8: 0 for r in range(3)}, **{r * 8 + 7: 2 for r in range(3)}})
+    sc = scenario({"FAMa": actor("state", strength=300, inter=1, move_km=0, aggression=0.0, enemies=["JNIM"]),
+                   "JNIM": actor("jihadist", strength=900, civilian_targeting=3.0, enemies=["FAMa"])},
+                  weeks=weeks, refuge={"closures": list(closures)},
+                  interventions={"calm": {"type": "withdraw", "actor": "JNIM",
+                                          "date": (START + dt.timedelta(weeks=20)).isoformat(), "over_weeks": 1,
+                                          "source": "toy"}},
+                  mechanisms={"displacement": {"return_rate_per_week": 0.05, "foreign_weight": 1.0}},
+                  population={"national_total": 1e6, "source": "toy", "growth_per_year": 0.0})
+    m = SahelModel(sc, seed=seed, grid=grid)
+    total0 = total_population(m)
+    displaced = []
+    while m.running:
+        m.step()
+        displaced.append(m.idp_origin.sum() + m.ref_origin.sum())
+        assert total_population(m) == pytest.approx(total0, rel=1e-9)  # nobody appears or vanishes
+        assert np.all(m.refuge.settled >= -1e-6) and np.all(m.pop_home >= 0)
+    return m, np.array(displaced)
+
+
+def test_model_conserves_people_flees_abroad_and_returns_when_calm() -> None:
+    m, displaced = _toy_run(weeks=80)
+    assert displaced[:20].max() > 1000
+    assert m.ref_country[0] > 0 and m.ref_country[2] > 0  # both neighbours receive refugees
+    assert displaced[-1] < 0.6 * displaced[:21].max()  # they come back once it is calm
+    assert m.refuge.transit.sum() >= 0
+
+
+def test_model_border_closure_diverts_refugees() -> None:
+    closure = {"type": "border", "country": "Niger", "start": "2000-01-01", "source": "toy"}
+    open_m, _ = _toy_run(weeks=15)
+    closed_m, _ = _toy_run(closures=[closure], weeks=15)
+    assert closed_m.ref_country[2] == 0.0 and open_m.ref_country[2] > 0
+    assert closed_m.ref_country[0] > open_m.ref_country[0]
+
+
+def test_a_closure_of_an_unknown_camp_is_one_clear_error() -> None:
+    from sahel_sim.config import ConfigError
+    from sahel_sim.model import SahelModel
+    from tests.toy import actor, scenario, toy_grid
+
+    sc = scenario({"FAMa": actor("state", strength=100, inter=1)},
+                  refuge={"closures": [{"type": "location", "location": "Mberra", "start": "2020-01-01", "source": "toy"}]})
+    with pytest.raises(ConfigError, match=r"refuge\.closures\[0\]\.location: unknown location 'Mberra'"):
+        SahelModel(sc, seed=1, grid=toy_grid())
