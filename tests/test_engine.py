@@ -56,7 +56,7 @@ def reference(tmp_path_factory) -> dict[str, str]:
     return fp
 
 
-@pytest.mark.parametrize(("workers", "chunk"), [(1, 1), (1, 4), (2, 1), (2, 2), (2, 6)])
+@pytest.mark.parametrize(("workers", "chunk"), [(1, 4), (2, 1), (2, 6)])
 def test_local_executors_and_chunk_sizes_are_bit_identical(reference, tmp_path, workers, chunk) -> None:
     out = tmp_path / "out"
     report = execute_plan(_plan(), out, executor=LocalExecutor(workers), chunk_size=chunk)
@@ -66,12 +66,13 @@ def test_local_executors_and_chunk_sizes_are_bit_identical(reference, tmp_path, 
     assert manifest["chunk_size"] == chunk and manifest["workers_write"] is True
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["driver-writes", "workers-write"])
-def test_dask_local_cluster_is_bit_identical(reference, tmp_path, shared) -> None:
+def test_dask_local_cluster_is_bit_identical(reference, tmp_path) -> None:
+    """Driver writing what workers send back (chunks of 1), and workers writing their own runs
+    into a shared folder (chunks of 4)."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        for chunk in (1, 4):
+        for chunk, shared in ((1, False), (4, True)):
             out = tmp_path / f"out-{chunk}"
             report = execute_plan(_plan(), out, executor=DaskExecutor(client=client, shared_filesystem=shared),
                                   chunk_size=chunk)
@@ -84,11 +85,13 @@ def test_target_statistics_plans_are_bit_identical_across_executors(tmp_path) ->
     """Calibration and validation run through the same engine: their rows too."""
     targets = load_targets(ROOT / "calibration" / "targets.yaml")
     a, b = tmp_path / "a", tmp_path / "b"
-    execute_plan(_plan(targets=targets, kind="calibration"), a, executor=LocalExecutor(0), chunk_size=1)
-    execute_plan(_plan(targets=targets, kind="calibration"), b, executor=LocalExecutor(2), chunk_size=3)
+    plan = _plan(targets=targets, kind="calibration")
+    plan = Plan(**{**plan.__dict__, "seeds": plan.seeds[:2]})
+    execute_plan(plan, a, executor=LocalExecutor(0), chunk_size=1)
+    execute_plan(plan, b, executor=LocalExecutor(2), chunk_size=3)
     assert (a / "outcomes.parquet").read_bytes() == (b / "outcomes.parquet").read_bytes()
     frame = read_measures(a)
-    assert set(targets.ids) <= set(frame.columns) and len(frame) == 6
+    assert set(targets.ids) <= set(frame.columns) and len(frame) == 4
     assert RunStore(a).read_manifest()["targets"] == list(targets.ids)
 
 
