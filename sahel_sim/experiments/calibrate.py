@@ -196,7 +196,7 @@ def _with_schema_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- runs (through the engine)
-def statistics_plan(cal_or_base: Mapping[str, Any], candidates: list[Mapping[str, Any]], seeds: Iterable[int],
+def statistics_plan(base_data: Mapping[str, Any], candidates: list[Mapping[str, Any]], seeds: Iterable[int],
                     targets: TargetSet, *, kind: str, name: str, master_seed: int, source: str,
                     parameters: Iterable[str] = ()):
     """A plan of the engine measuring ``targets``' statistics: each candidate (key path ->
@@ -205,11 +205,11 @@ def statistics_plan(cal_or_base: Mapping[str, Any], candidates: list[Mapping[str
     from sahel_sim.config import apply_overrides, validate_scenario
     from sahel_sim.experiments.engine import Plan, Point
 
-    base = validate_scenario(cal_or_base, source=source)
+    base = validate_scenario(base_data, source=source)
     points = []
     for c, values in enumerate(candidates):
         where = f"{source}: candidate {c}"
-        scenario = validate_scenario(apply_overrides(cal_or_base, dict(values)), source=where) if values else base
+        scenario = validate_scenario(apply_overrides(base_data, dict(values)), source=where) if values else base
         points.append(Point(c, f"candidate {c}" if values else "base", dict(values), scenario))
     return Plan(kind=kind, name=name, points=tuple(points), seeds=tuple(int(s) for s in seeds),
                 master_seed=int(master_seed), parameters=tuple(parameters), base=base, targets=targets,
