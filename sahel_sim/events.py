@@ -281,33 +281,30 @@ def admin2_of(gid: np.ndarray, region: np.ndarray, lat: np.ndarray, lon: np.ndar
     return out
 
 
-def _mapped(values: pa.Array, fn) -> pa.Array:
-    """``fn`` applied once per distinct value (events repeat a few dates, actors and places)."""
-    enc = values.dictionary_encode()
-    return pa.array([fn(v) for v in enc.dictionary.to_pylist()], type=pa.string()).take(enc.indices)
+def _toll(f: int) -> str:
+    return "no fatalities" if f == 0 else ("1 fatality" if f == 1 else f"{f} fatalities")
 
 
 def event_notes(dates: np.ndarray, sub: np.ndarray, actor1: np.ndarray, actor2: np.ndarray, location: np.ndarray,
                 admin2: np.ndarray, admin1: np.ndarray, fatalities: np.ndarray) -> pa.Array:
     """One sentence per event in the manner of ACLED's notes, e.g. "On 12 March 2019, in
     Tenenkou cercle (Mopti), JNIM clashed with Military Forces of Mali near Dioura; 25 fatalities
-    (simulated event)." Built column-wise: each piece once per distinct value, joined in Arrow."""
-    import pyarrow.compute as pc
-
-    if len(sub) == 0:
-        return pa.array([], type=pa.string())
-    day = _mapped(pa.array(dates.astype("datetime64[D]")), lambda d: f"On {d.day} {d:%B %Y}, in ")
-    a2 = pa.array(actor2, type=pa.string())
-    alone = pc.equal(a2, "")
-    subs = pa.array(sub, type=pa.string())
-    verb = pc.if_else(alone, _mapped(subs, lambda s: _NOTE_VERB_ALONE.get(s, _NOTE_VERB[s].rsplit(" ", 1)[0])),
-                      _mapped(subs, lambda s: _NOTE_VERB[s] + " "))
-    place = _mapped(pa.array(location, type=pa.string()), lambda x: x.split(" (PRIO-GRID", 1)[0])
-    toll = _mapped(pa.array(fatalities.astype(np.int64)),
-                   lambda f: "no fatalities" if f == 0 else ("1 fatality" if f == 1 else f"{f} fatalities"))
-    parts = [day, pa.array(admin2, type=pa.string()), " cercle (", pa.array(admin1, type=pa.string()), "), ",
-             pa.array(actor1, type=pa.string()), " ", verb, a2, " near ", place, "; ", toll, " (simulated event)."]
-    return pc.binary_join_element_wise(*parts, "")
+    (simulated event)." Dates and place names are formatted once per distinct value."""
+    days: dict = {}
+    places: dict = {}
+    out = []
+    for d, s, a1, a2, loc, c, r, f in zip(dates.astype("datetime64[D]").tolist(), sub.tolist(), actor1.tolist(),
+                                          actor2.tolist(), location.tolist(), admin2.tolist(), admin1.tolist(),
+                                          fatalities.tolist(), strict=True):
+        day = days.get(d)
+        if day is None:
+            day = days[d] = f"On {d.day} {d:%B %Y}"
+        place = places.get(loc)
+        if place is None:
+            place = places[loc] = loc.split(" (PRIO-GRID", 1)[0]
+        did = f"{_NOTE_VERB[s]} {a2}" if a2 else _NOTE_VERB_ALONE.get(s, _NOTE_VERB[s].rsplit(" ", 1)[0])
+        out.append(f"{day}, in {c} cercle ({r}), {a1} {did} near {place}; {_toll(int(f))} (simulated event).")
+    return pa.array(out, type=pa.string())
 
 
 def empty_events() -> pa.Table:
