@@ -4,6 +4,7 @@ comes from seeds.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_target_statistics_plans_are_bit_identical_across_executors(tmp_path) ->
     targets = load_targets(ROOT / "calibration" / "targets.yaml")
     a, b = tmp_path / "a", tmp_path / "b"
     plan = _plan(targets=targets, kind="calibration")
-    plan = Plan(**{**plan.__dict__, "seeds": plan.seeds[:2]})
+    plan = dataclasses.replace(plan, seeds=plan.seeds[:2])
     execute_plan(plan, a, executor=LocalExecutor(0), chunk_size=1)
     execute_plan(plan, b, executor=LocalExecutor(2), chunk_size=3)
     assert (a / "outcomes.parquet").read_bytes() == (b / "outcomes.parquet").read_bytes()
@@ -98,10 +99,10 @@ def test_target_statistics_plans_are_bit_identical_across_executors(tmp_path) ->
 def test_a_folder_of_other_targets_is_refused(tmp_path) -> None:
     targets = load_targets(ROOT / "calibration" / "targets.yaml")
     plan = _plan(targets=targets, kind="calibration")
-    execute_plan(Plan(**{**plan.__dict__, "seeds": plan.seeds[:1]}), tmp_path / "o", executor=LocalExecutor(0))
+    execute_plan(dataclasses.replace(plan, seeds=plan.seeds[:1]), tmp_path / "o", executor=LocalExecutor(0))
     fewer = targets.select(targets.ids[:3])
     with pytest.raises(ConfigError, match="measured other targets"):
-        execute_plan(Plan(**{**plan.__dict__, "targets": fewer}), tmp_path / "o", executor=LocalExecutor(0))
+        execute_plan(dataclasses.replace(plan, targets=fewer), tmp_path / "o", executor=LocalExecutor(0))
 
 
 def test_a_worker_stores_its_own_run(tmp_path) -> None:
