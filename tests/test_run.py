@@ -117,7 +117,7 @@ def test_write_and_read_run(tmp_path: Path, short_result) -> None:
 def test_cli_run_writes_results_folder(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     proc = subprocess.run([sys.executable, "-m", "sahel_sim", "run", str(SCENARIOS / "historical.yaml"), "--seed", "11",
-                           "--out", str(out), "--set", "end_date=2013-06-30"], capture_output=True, text=True, timeout=300)
+                           "--out", str(out), "--set", "end_date=2013-06-30", "--figure"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 11 and manifest["scenario"]["end_date"] == "2013-06-30"

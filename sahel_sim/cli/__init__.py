@@ -12,11 +12,9 @@ import importlib
 import signal
 import sys
 import threading
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
-from sahel_sim.config import ConfigError
-from sahel_sim.config.errors import cap_message
+from sahel_sim.config.errors import ConfigError, cap_message
 
 SUBCOMMAND_MODULES = (
     "sahel_sim.cli.run_cmd",
@@ -29,10 +27,28 @@ SUBCOMMAND_MODULES = (
 
 
 def _version() -> str:
+    from importlib.metadata import (  # only for --version: it costs ~50 ms
+        PackageNotFoundError,
+        version,
+    )
+
     try:
         return version("sahel-sim")
     except PackageNotFoundError:  # running from a source tree without install
         return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looking the version up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"sahel-sim {_version()}")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Agent-based simulation of the conflict in Mali (scenarios, sweeps, "
         "counterfactuals, calibration, maps and a classroom app).",
     )
-    parser.add_argument("--version", action="version", version=f"sahel-sim {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         try:

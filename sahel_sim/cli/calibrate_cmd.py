@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from pathlib import Path
+
+from sahel_sim.cli.common import add_executor_args, make_executor, note
 
 DEFAULT_TARGETS = Path("calibration/targets.yaml")
 DEFAULT_SCENARIO = Path("scenarios/historical.yaml")
@@ -32,10 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-after", type=dt.date.fromisoformat, default=None, metavar="DATE",
                    help="out-of-sample check: calibrate only on targets ending on or before DATE (e.g. 2021-12-31) "
                         "and report how the later targets are predicted; parameters are not written")
-    _executor_args(p)
+    add_executor_args(p)
     p.add_argument("--max-generations", type=int, default=None, help="override the config's max_generations")
     p.add_argument("--population", type=int, default=None, help="override the config's population")
     p.add_argument("--replicates", type=int, default=None, help="override the config's replicates")
+    p.add_argument("--reevaluate-top", type=int, default=None, metavar="N",
+                   help="override the config's reevaluate_top: the N best particles are rerun with fresh seeds to "
+                        "choose the point estimate (0: no re-evaluation)")
+    p.add_argument("--reevaluate-seeds", type=int, default=None, metavar="N",
+                   help="override the config's reevaluate_seeds: fresh seeds per re-evaluated particle (0: none)")
     p.add_argument("--no-write", action="store_true", help="do not rewrite the parameter file")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=calibrate_main)
@@ -58,103 +64,39 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"ACLED actor names -> scenario actors for --events (default: {DEFAULT_ACTOR_MAP})")
     v.add_argument("--report", type=Path, default=None, help="write the table as Markdown here (e.g. calibration/validation.md)")
     v.add_argument("--figure", type=Path, default=None, help="write the figure here (e.g. calibration/validation.png)")
-    _executor_args(v)
+    v.add_argument("--out", type=Path, default=None,
+                   help="results folder of the runs (default: results/validate/<scenario>-<digest>-<seed>/); "
+                        "rerunning the same command (or asking for more seeds) resumes there")
+    add_executor_args(v)
     v.add_argument("--quiet", action="store_true", help="no progress display")
     v.set_defaults(func=validate_main)
 
 
-def _executor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (0: run in this process)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)")
-
-
-def _executor(args: argparse.Namespace, default_workers: int | None):
-    from sahel_sim.experiments.executors import DaskExecutor, LocalExecutor
-
-    if args.scheduler:
-        return DaskExecutor(args.scheduler)
-    return LocalExecutor(args.workers if args.workers is not None else default_workers)
-
-
-class _Display:
-    """A rich progress bar on a terminal, plain lines otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.prog = None
-        self.task = None
-
-    def __enter__(self) -> _Display:
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                                 TimeRemainingColumn())
-            self.prog.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.prog is not None:
-            self.prog.__exit__(*exc)
-
-    def start(self, label: str, total: int, done: int) -> None:
-        if self.prog is not None:
-            if self.task is not None:
-                self.prog.remove_task(self.task)
-            self.task = self.prog.add_task(label, total=total, completed=done)
-        elif self.enabled:
-            print(f"{label}: {total - done} of {total} runs to do", file=sys.stderr, flush=True)
-
-    def advance(self) -> None:
-        if self.prog is not None and self.task is not None:
-            self.prog.advance(self.task)
-
-    def line(self, text: str) -> None:
-        if self.prog is not None:
-            self.prog.console.print(text)
-        elif self.enabled:
-            print(text, file=sys.stderr, flush=True)
-
-
 def calibrate_main(args: argparse.Namespace) -> int:
+    from sahel_sim.cli.progress import RunProgress
     from sahel_sim.experiments.calibrate import (
-        Progress,
         Sampler,
         load_calibration,
         out_of_sample_report,
         write_shipped_calibration,
     )
 
-    overrides = {k: v for k, v in (("population", args.population), ("replicates", args.replicates)) if v is not None}
+    overrides = {k: v for k, v in (("population", args.population), ("replicates", args.replicates),
+                                   ("reevaluate_top", args.reevaluate_top), ("reevaluate_seeds", args.reevaluate_seeds))
+                 if v is not None}
     cal = load_calibration(args.config, holdout_after=args.holdout_after, out=args.out, overrides=overrides)
     cfg = cal.config
     out = Path(args.out) if args.out else cal.resolve(cfg.out)
     if cfg.holdout_after is not None and args.out is None:
         out = out.with_name(out.name + f"-holdout-{cfg.holdout_after:%Y%m%d}")
     workers = cfg.executor.workers if cfg.executor.kind == "local" else None
-    if cfg.executor.kind == "dask" and not args.scheduler:
-        args.scheduler = cfg.executor.scheduler
-    executor = _executor(args, workers)
+    scheduler = cfg.executor.scheduler if cfg.executor.kind == "dask" else None
+    executor = make_executor(args, default_workers=workers, scheduler=scheduler)
     print(f"calibrating {len(cal.keys)} parameters on {len(cal.used)} of {len(cal.targets)} targets "
           f"({executor.describe()}) -> {out}")
-    with _Display(not args.quiet) as show:
-        progress = Progress(
-            generation_start=lambda label, total, done: show.start(str(label), total, done),
-            run_done=show.advance,
-            note=lambda text: print(f"sahel-sim: note: {text}", file=sys.stderr, flush=True),
-            generation_end=lambda i: show.line(
-                f"generation {i['generation']}: tolerance {i['epsilon']:.3f}, best {i['best_distance']:.3f}, "
-                f"acceptance {i['acceptance']:.2f}, ESS {i['effective_sample_size']:.1f}"
-                + (f", {i['failed_runs']} failed runs" if i.get("failed_runs") else "")),
-        )
-        result = Sampler(cal, executor=executor, out=out, progress=progress).run(max_generations=args.max_generations)
+    with RunProgress(enabled=not args.quiet) as show:
+        result = Sampler(cal, executor=executor, out=out, progress=show, notify=show.line,
+                         chunk_size=args.chunk_size).run(max_generations=args.max_generations)
     print(f"posterior: {len(result.posterior)} particles -> {out / 'posterior.parquet'}")
     if cfg.holdout_after is not None:
         text = out_of_sample_report(cal, result)
@@ -199,14 +141,20 @@ def validate_main(args: argparse.Namespace) -> int:
     rows: list[dict[str, float]] = []
     series = None
     if args.seeds:
+        from sahel_sim.cli.progress import RunProgress
+
         seeds = replicate_seeds(args.seed, args.seeds)
-        executor = _executor(args, None)
-        with _Display(not args.quiet) as show:
-            show.start(f"{scenario.name}: {args.seeds} seeds", args.seeds, 0)
-            series = refugee_series.series_statistics() if refugee_series.covers(scenario.start_date,
-                                                                                 scenario.end_date) else None
-            both = TargetSet(targets.targets + series.targets, targets.path) if series else targets
-            rows = scenario_statistics(data, {}, seeds, both, executor=executor, progress=show.advance)
+        executor = make_executor(args)
+        from sahel_sim.experiments.engine import scenario_digest
+
+        out = args.out or Path("results") / "validate" / f"{scenario.name}-{scenario_digest(scenario)[:8]}-{args.seed}"
+        series = refugee_series.series_statistics() if refugee_series.covers(scenario.start_date,
+                                                                             scenario.end_date) else None
+        both = TargetSet(targets.targets + series.targets, targets.path) if series else targets
+        with RunProgress(enabled=not args.quiet) as show:
+            rows = scenario_statistics(data, {}, seeds, both, executor=executor, out=out, master_seed=args.seed,
+                                       progress=show, notify=note, chunk_size=args.chunk_size,
+                                       name=f"validate {scenario.name}")
     table = targets.table(rows) if rows else targets.table([])
     title = f"{scenario.name}, {args.seeds} seeds (master seed {args.seed})" if rows else "ACLED export only"
     text = validation_markdown(targets, table, title=title, acled=acled, acled_label=args.events.name if args.events else None,

@@ -15,12 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run one scenario with one seed and write its results folder",
         description="Run a scenario from its start to its end date and write the ACLED-style event log "
-        "(CSV and Parquet), weekly regional series, cell snapshots, manifest.json and summary.png.",
+        "(CSV and Parquet), weekly regional series, cell snapshots and manifest.json; with --figure also "
+        "summary.png (or draw it later: sahel-sim plot OUT).",
     )
     add_scenario_args(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (default: drawn, printed and recorded)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario>-<seed>/)")
-    p.add_argument("--no-plot", action="store_true", help="skip summary.png")
+    p.add_argument("--figure", action="store_true",
+                   help="also draw summary.png (events by actor, civilian deaths, control map; adds ~2 s)")
+    p.add_argument("--no-plot", action="store_true", help=argparse.SUPPRESS)  # the old default-on switch; no-op
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -29,13 +32,15 @@ MAX_SEED = 2**63 - 1
 
 
 def main(args: argparse.Namespace) -> int:
-    from sahel_sim.config import ConfigError, load_scenario
+    from sahel_sim.config.errors import ConfigError
+
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # before any heavy import
+        raise ConfigError(f"--seed: expected an integer from 0 to 2**63-1, got {args.seed}")
+    from sahel_sim.config import load_scenario
     from sahel_sim.io.atomic import staged_folder
     from sahel_sim.io.results import write_run
     from sahel_sim.run import run
 
-    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
-        raise ConfigError(f"--seed: expected an integer from 0 to 2**63-1, got {args.seed}")
     scenario = load_scenario(args.scenario, args.set or ())
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     out = args.out or Path("results") / f"{scenario.name}-{seed}"
@@ -48,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     # leaves the old folder as it was, never one run's files beside another's
     with staged_folder(out, replace=replace) as tmp:
         write_run(result, tmp)
-        if not args.no_plot:
+        if args.figure and not args.no_plot:
             from sahel_sim.viz.figures import summary_figure
 
             summary_figure(result, tmp / "summary.png")

@@ -11,23 +11,16 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+
+from sahel_sim.cli.common import add_executor_args, make_executor
+from sahel_sim.cli.common import note as _note
 
 EXECUTOR_HELP = ("Runs execute on local worker processes (--workers, default all cores) or on a Dask "
                  "distributed cluster (--scheduler tcp://host:8786); results are identical either way.")
 
 
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("where runs execute")
-    g.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="local worker processes (default: all cores; 0 runs in this process)")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="Dask scheduler address, e.g. tcp://host:8786 (see docs/experiments.md for SLURM)")
-    g.add_argument("--connect-timeout", type=float, default=30.0, metavar="S",
-                   help="seconds to wait for the Dask scheduler to answer (default: %(default)s)")
-    g.add_argument("--worker-timeout", type=float, default=600.0, metavar="S",
-                   help="give up after S seconds with no Dask worker connected, keeping the runs done "
-                        "(default: %(default)s)")
+    add_executor_args(p)
     p.add_argument("--out", type=Path, default=None, help="results folder (default: see above)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -89,87 +82,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-class RichProgress:
-    """Runs done, failures and time left, on a terminal; silent otherwise."""
-
-    def __init__(self, label: str, *, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled and sys.stderr.isatty()
-        self._progress: Any = None
-        self._task: Any = None
-        self.failed = 0
-
-    def __enter__(self) -> RichProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("runs, [red]{task.fields[failed]} failed"), TimeElapsedColumn(),
-                                      TextColumn("left"), TimeRemainingColumn(),
-                                      console=Console(stderr=True), transient=False)
-            self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    def start(self, *, total: int, done: int) -> None:
-        if self._progress is not None:
-            self._task = self._progress.add_task(self.label, total=total, completed=done, failed=0)
-
-    def advance(self, *, ok: bool) -> None:
-        self.failed += 0 if ok else 1
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=1, failed=self.failed)
-
-
-def _executor(args: argparse.Namespace):
-    from sahel_sim.config import ConfigError
-    from sahel_sim.experiments.executors import DaskExecutor, LocalExecutor
-
-    if args.scheduler is not None:
-        if args.workers is not None:
-            raise ConfigError("--workers and --scheduler: give one (the cluster decides its workers)")
-        for opt in ("connect_timeout", "worker_timeout"):
-            value = getattr(args, opt)
-            if not 0 < value <= 86_400:
-                raise ConfigError(f"--{opt.replace('_', '-')}: expected seconds between 0 and 86400, got {value:g}")
-        return DaskExecutor(args.scheduler, connect_timeout_s=args.connect_timeout,
-                            worker_timeout_s=args.worker_timeout, notify=_note)
-    return LocalExecutor(args.workers)
-
-
-def _note(text: str) -> None:
-    print(f"sahel-sim: note: {text}", file=sys.stderr, flush=True)
-
-
 def _command() -> str:
     return "sahel-sim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def _run(plan, out: Path, args: argparse.Namespace, label: str):
     """Execute a plan; on Ctrl-C say how to resume and exit 130."""
+    from sahel_sim.cli.progress import RunProgress
+    from sahel_sim.experiments.engine import execute_plan
     from sahel_sim.experiments.executors import NoWorkersError
-    from sahel_sim.experiments.sweep import execute_plan
 
-    executor = _executor(args)
+    executor = make_executor(args)
     connect = getattr(executor, "connect", None)
     if connect is not None:
         connect()  # an unreachable scheduler fails here, before the output folder exists
     print(f"{label}: {len(plan.points)} points x {len(plan.seeds)} replicates = {plan.n_runs} runs "
           f"-> {out}", flush=True)
     try:
-        with RichProgress(label, enabled=not args.quiet) as progress:
-            report = execute_plan(plan, out, executor=executor, progress=progress, command=_command(), notify=_note)
+        with RunProgress(label, enabled=not args.quiet) as progress:
+            report = execute_plan(plan, out, executor=executor, progress=progress, command=_command(), notify=_note,
+                                  chunk_size=args.chunk_size, label=label)
     except NoWorkersError as exc:
         from sahel_sim.experiments.store import RunStore
 

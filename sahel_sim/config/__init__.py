@@ -1,7 +1,8 @@
 """Scenario schema and the one validated path from YAML to a :class:`Scenario`.
 
-The loader (which needs PyYAML) is imported on first use, so that importing the model, which
-only needs the schema, loads no YAML parser.
+The schema (pydantic, and through it the geography's numpy/scipy) and the loader (PyYAML) are
+imported on first use: importing the model loads no YAML parser, and the command line's
+``--help`` and argument errors, which only need :class:`ConfigError`, load neither.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sahel_sim.config.errors import ConfigError
-from sahel_sim.config.schema import Actor, Scenario
 
 if TYPE_CHECKING:
     from sahel_sim.config.loader import (
@@ -19,8 +19,10 @@ if TYPE_CHECKING:
         scenario_to_data,
         validate_scenario,
     )
+    from sahel_sim.config.schema import Actor, Scenario
 
 _LOADER = ("apply_overrides", "load_scenario", "load_scenario_data", "scenario_to_data", "validate_scenario")
+_SCHEMA = ("Actor", "Scenario")
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +30,10 @@ def __getattr__(name: str) -> Any:
         from sahel_sim.config import loader
 
         return getattr(loader, name)
+    if name in _SCHEMA:
+        from sahel_sim.config import schema
+
+        return getattr(schema, name)
     raise AttributeError(f"module 'sahel_sim.config' has no attribute {name!r}")
 
 

@@ -1,20 +1,24 @@
-"""Many runs: sweeps, paired counterfactual comparisons and sensitivity analysis.
+"""Many runs: sweeps, paired counterfactual comparisons, sensitivity analysis, validation and
+calibration, all through one engine (:mod:`sahel_sim.experiments.engine`).
 
-Everything here calls :func:`sahel_sim.run.run` through one task function
-(:func:`sahel_sim.experiments.sweep.execute_task`), on local worker processes or a Dask
-cluster (:mod:`sahel_sim.experiments.executors`), and writes one file per finished run
-(:mod:`sahel_sim.experiments.store`) so that interrupted work resumes where it stopped.
-See docs/experiments.md.
+Every run goes through :func:`sahel_sim.run.run` in one task function
+(:func:`sahel_sim.experiments.engine.execute_task`), on local worker processes or a Dask
+cluster (:mod:`sahel_sim.experiments.executors`), and is written as soon as it ends to the
+resumable, checksummed store (:mod:`sahel_sim.experiments.store`); every seed derives from a
+master seed (:mod:`sahel_sim.experiments.seeds`). See docs/experiments.md.
 """
 
+from sahel_sim.experiments.engine import Plan, Point, Task, execute_plan
 from sahel_sim.experiments.executors import DaskExecutor, LocalExecutor
 from sahel_sim.experiments.seeds import replicate_seed, replicate_seeds
-from sahel_sim.experiments.sweep import Plan, execute_plan, load_outcomes, load_sweep
+from sahel_sim.experiments.sweep import load_outcomes, load_sweep
 
 __all__ = [
     "DaskExecutor",
     "LocalExecutor",
     "Plan",
+    "Point",
+    "Task",
     "execute_plan",
     "load_outcomes",
     "load_sweep",

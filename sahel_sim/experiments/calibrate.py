@@ -25,11 +25,17 @@ Robert (2009), *Biometrika* 96(4):983-990. docs/calibration.md says why this and
 3. It stops when the share of new candidates that beat the previous tolerance falls below
    ``min_acceptance`` (the posterior has stopped moving) or after ``max_generations``.
 
-Runs are spread over :mod:`sahel_sim.experiments.executors` (local processes or Dask). Each
-generation is a :class:`~sahel_sim.experiments.store.RunStore` folder (one file per finished
-run); a generation's particles are written once it is complete, so an interrupted calibration
-resumes where it stopped and reproduces the same draws (every random draw comes from the master
-seed through :class:`numpy.random.SeedSequence`).
+4. Optionally (``reevaluate_top`` particles x ``reevaluate_seeds`` fresh seeds; 0 turns it
+   off, ``--reevaluate-top``/``--reevaluate-seeds`` on the command line) the best particles are
+   rerun to pick the point estimate without the winner's curse.
+
+Every generation (and the re-evaluation) is a plan of the experiment engine
+(:func:`sahel_sim.experiments.engine.execute_plan`, kind ``calibration``, measuring the targets'
+statistics): the same executors (local processes or Dask), progress display and resumable
+store as sweeps. Each generation is a results folder (one file per finished run); a
+generation's particles are written once it is complete, so an interrupted calibration resumes
+where it stopped and reproduces the same draws (every random draw comes from the master seed
+through :mod:`sahel_sim.experiments.seeds`).
 
 Outputs (in the output folder): ``posterior.parquet`` (particles: parameters, weights,
 distance, mean statistics), ``replicates.parquet`` (the final particles' per-run statistics),
@@ -43,12 +49,8 @@ import datetime as dt
 import hashlib
 import json
 import math
-import socket
-import time
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,11 +62,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sahel_sim.config import ConfigError
 from sahel_sim.config.types import MAX_TEXT_CHARS, Date, FileName
+from sahel_sim.experiments.seeds import calibration_rng, reevaluation_seeds, replicate_seeds
 from sahel_sim.experiments.store import RunStore, parquet_bytes
 from sahel_sim.experiments.targets import TargetSet, load_targets
 from sahel_sim.io.atomic import write_atomic
-
-CALIBRATION_STREAM = 10  # SeedSequence spawn_key stream of the ABC sampler (see seeds.py)
 
 
 # --------------------------------------------------------------------------- config
@@ -194,75 +195,53 @@ def _with_schema_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
     return scenario_to_data(validate_scenario(data))
 
 
-# --------------------------------------------------------------------------- runs (workers)
-@dataclass(frozen=True)
-class CandidateTask:
-    """One run of one candidate (picklable; what an executor ships to a worker)."""
-
-    key: str
-    candidate: int
-    replicate: int
-    seed: int
-    values: dict[str, float]
-    base_data: dict[str, Any]
-    targets: TargetSet
-
-
-@dataclass
-class CandidateOutput:
-    key: str
-    stats: dict[str, float] | None
-    error: str | None = None
-    wall_time_s: float = 0.0
-    host: str = ""
-
-
-@cache
-def _grid(national: float):
-    from sahel_sim.geography import load_grid
-
-    return load_grid(national_population=national)
-
-
-def evaluate_candidate(task: CandidateTask) -> CandidateOutput:
-    """Build the candidate scenario (the one validated path), run it, compute every target's
-    statistic. Errors are returned, never raised."""
+# --------------------------------------------------------------------------- runs (through the engine)
+def statistics_plan(base_data: Mapping[str, Any], candidates: list[Mapping[str, Any]], seeds: Iterable[int],
+                    targets: TargetSet, *, kind: str, name: str, master_seed: int, source: str,
+                    parameters: Iterable[str] = ()):
+    """A plan of the engine measuring ``targets``' statistics: each candidate (key path ->
+    value, merged into the base scenario data and validated: the one validated path) run on
+    every seed."""
     from sahel_sim.config import apply_overrides, validate_scenario
-    from sahel_sim.run import run
-    from sahel_sim.stats import run_statistics
+    from sahel_sim.experiments.engine import Plan, Point
 
-    t0 = time.perf_counter()
-    try:
-        scenario = validate_scenario(apply_overrides(task.base_data, task.values), source=f"candidate {task.candidate}")
-        result = run(scenario, task.seed)
-        stats = run_statistics(result, task.targets.statistics(), grid=_grid(scenario.population.national_total))
-        return CandidateOutput(task.key, stats, wall_time_s=time.perf_counter() - t0, host=socket.gethostname())
-    except Exception as exc:
-        return CandidateOutput(task.key, None, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-                               wall_time_s=time.perf_counter() - t0)
+    base = validate_scenario(base_data, source=source)
+    points = []
+    for c, values in enumerate(candidates):
+        where = f"{source}: candidate {c}"
+        scenario = validate_scenario(apply_overrides(base_data, dict(values)), source=where) if values else base
+        points.append(Point(c, f"candidate {c}" if values else "base", dict(values), scenario))
+    return Plan(kind=kind, name=name, points=tuple(points), seeds=tuple(int(s) for s in seeds),
+                master_seed=int(master_seed), parameters=tuple(parameters), base=base, targets=targets,
+                source=source)
 
 
 def scenario_statistics(base_data: Mapping[str, Any], values: Mapping[str, Any], seeds: Iterable[int], targets: TargetSet,
-                        *, executor, progress: Callable[[], None] | None = None) -> list[dict[str, float]]:
-    """Statistics of one scenario over several seeds (validation), in seed order."""
-    tasks = [CandidateTask(f"s{i:05d}", 0, i, int(s), dict(values), dict(base_data), targets) for i, s in enumerate(seeds)]
-    out: dict[int, dict[str, float]] = {}
-    for c in executor.map_unordered(evaluate_candidate, tasks):
-        res: CandidateOutput | None = c.value
-        if res is None or res.stats is None:
-            err = res.error if res is not None else repr(c.error)
-            raise RuntimeError(f"validation run {c.item.key} (seed {c.item.seed}) failed: {err}")
-        out[c.item.replicate] = res.stats
-        if progress is not None:
-            progress()
-    return [out[i] for i in sorted(out)]
+                        *, executor, out: str | Path | None = None, master_seed: int = 0, progress=None,
+                        notify: Callable[[str], None] | None = None, chunk_size: int | None = None,
+                        name: str = "validation") -> list[dict[str, float]]:
+    """Statistics of one scenario over several seeds (validation), in seed order.
+
+    Runs through the engine into the results folder ``out`` (resumable: rerunning skips the
+    seeds already done), or into a temporary folder when ``out`` is None."""
+    import tempfile
+
+    from sahel_sim.experiments.engine import execute_plan, read_measures
+
+    plan = statistics_plan(base_data, [dict(values)], seeds, targets, kind="validation", name=name,
+                           master_seed=master_seed, source="validation scenario", parameters=tuple(values))
+    with tempfile.TemporaryDirectory(prefix="sahel-validate-") as tmp:
+        folder = Path(out) if out is not None else Path(tmp) / "runs"
+        report = execute_plan(plan, folder, executor=executor, progress=progress, notify=notify,
+                              chunk_size=chunk_size, label=f"{name}: {len(plan.seeds)} seeds")
+        if report.failed:
+            f = report.failures[0]
+            raise RuntimeError(f"validation run {f['run_key']} (seed {f['seed']}) failed: {f['error']}")
+        frame = read_measures(folder).sort_values("replicate")
+    return [{t: float(row[t]) for t in targets.ids if t in row} for _, row in frame.iterrows()]
 
 
 # --------------------------------------------------------------------------- the sampler
-def _run_key(candidate: int, replicate: int) -> str:
-    return f"c{candidate:05d}-r{replicate:03d}"
-
-
 @dataclass
 class Particles:
     """The current particle population (transformed coordinates ``z``)."""
@@ -309,16 +288,6 @@ class Proposal:
 
 
 @dataclass
-class Progress:
-    """Hooks the CLI fills to show progress (all optional)."""
-
-    generation_start: Callable[[str, int, int], None] = lambda label, total, done: None
-    run_done: Callable[[], None] = lambda: None
-    generation_end: Callable[[dict[str, Any]], None] = lambda info: None
-    note: Callable[[str], None] = lambda text: None
-
-
-@dataclass
 class CalibrationResult:
     out: Path
     posterior: pd.DataFrame
@@ -330,9 +299,10 @@ class CalibrationResult:
 class Sampler:
     """APMC over a :class:`Calibration` (see the module docstring)."""
 
-    def __init__(self, cal: Calibration, *, executor, out: Path, progress: Progress | None = None) -> None:
-        from sahel_sim.experiments.seeds import replicate_seeds
-
+    def __init__(self, cal: Calibration, *, executor, out: Path, progress=None,
+                 notify: Callable[[str], None] | None = None, chunk_size: int | None = None) -> None:
+        """``progress`` is the engine's progress sink (one display for every stage); ``notify``
+        receives one line per finished generation and any note about the results folders."""
         self.cal = cal
         self.cfg = cal.config
         self.priors = [self.cfg.priors[k] for k in cal.keys]
@@ -340,7 +310,9 @@ class Sampler:
         self.hi = np.array([p.box[1] for p in self.priors])
         self.executor = executor
         self.out = Path(out)
-        self.progress = progress or Progress()
+        self.progress = progress
+        self.notify = notify or (lambda text: None)
+        self.chunk_size = chunk_size
         self.seeds = replicate_seeds(self.cfg.seed, self.cfg.replicates)
         self.n_new = max(1, round(self.cfg.population * (1.0 - self.cfg.alpha)))
         self.n_keep = max(2, round(self.cfg.population * self.cfg.alpha))
@@ -372,7 +344,7 @@ class Sampler:
                                         "config": self.cfg.model_dump(mode="json")}, indent=2) + "\n")
 
     def _rng(self, generation: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(self.cfg.seed, spawn_key=(CALIBRATION_STREAM, generation)))
+        return calibration_rng(self.cfg.seed, generation)
 
     def values_of(self, z: np.ndarray) -> dict[str, float]:
         return {k: float(p.from_unit(np.asarray(z[i]))) for i, (k, p) in enumerate(zip(self.cal.keys, self.priors, strict=True))}
@@ -423,44 +395,17 @@ class Sampler:
         return d, means, n_failed
 
     def run_candidates(self, folder: Path, z: np.ndarray, seeds: list[int], *, label: str) -> tuple[pd.DataFrame, int]:
-        """Run every (candidate, seed) not yet finished in ``folder`` (a run store); returns
-        all finished runs' statistics (column ``point`` is the candidate) and the failures."""
-        store = RunStore(folder)
-        store.open()
-        for note in store.verify():
-            self.progress.note(f"{folder.name}: {note}")
-        design: dict[str, Any] = {"candidate": np.arange(len(z))}
-        for i, key in enumerate(self.cal.keys):
-            design[key] = [self.values_of(row)[key] for row in z]
-            design[f"z:{key}"] = z[:, i]
-        design_path = store.root / "design.parquet"
-        if design_path.exists():
-            old = pq.read_table(design_path).to_pandas()
-            if len(old) != len(z) or not np.allclose(old[[f"z:{k}" for k in self.cal.keys]].to_numpy(), z):
-                raise ConfigError(f"{store.root}: its candidates differ from this calibration's draws; choose another --out")
-        else:
-            store.write_design(pa.table(design))
-        done = store.finished()
-        tasks = [CandidateTask(_run_key(c, r), c, r, seed, self.values_of(z[c]), self.cal.base_data, self.cal.targets)
-                 for r, seed in enumerate(seeds) for c in range(len(z)) if _run_key(c, r) not in done]
-        total = len(z) * len(seeds)
-        self.progress.generation_start(label, total, total - len(tasks))
-        stat_types = {"run_key": pa.string(), "point": pa.int32(), "replicate": pa.int32(), "seed": pa.int64()}
-        for c in self.executor.map_unordered(evaluate_candidate, tasks):
-            task: CandidateTask = c.item
-            res: CandidateOutput | None = c.value
-            if res is not None and res.stats is not None:
-                row = {"run_key": task.key, "point": task.candidate, "replicate": task.replicate, "seed": task.seed,
-                       **{k: float(v) for k, v in res.stats.items()}}
-                store.write_run(row, stat_types, metadata={"wall_time_s": f"{res.wall_time_s:.3f}", "host": res.host})
-            else:
-                err = res.error if res is not None else "".join(traceback.format_exception(c.error))
-                store.write_failure(task.key, {"run_key": task.key, "point": task.candidate, "replicate": task.replicate,
-                                               "seed": task.seed, "error": err})
-            self.progress.run_done()
-        runs = store.read_runs()
-        frame = runs.to_pandas() if runs is not None else pd.DataFrame(columns=["point", *self.cal.targets.ids])
-        return frame, len(store.failed())
+        """Run every (candidate, seed) not yet finished in ``folder`` through the engine;
+        returns all finished runs' statistics (column ``point`` is the candidate) and the
+        number of failed runs."""
+        from sahel_sim.experiments.engine import execute_plan, read_measures
+
+        plan = statistics_plan(self.cal.base_data, [self.values_of(row) for row in z], seeds, self.cal.targets,
+                               kind="calibration", name=f"{self.cfg.name} {label}", master_seed=self.cfg.seed,
+                               source=f"{self.cal.path} ({label})", parameters=self.cal.keys)
+        execute_plan(plan, folder, executor=self.executor, progress=self.progress,
+                     notify=lambda text: self.notify(f"{folder.name}: {text}"), chunk_size=self.chunk_size, label=label)
+        return read_measures(folder), len(RunStore(folder).failed())
 
     def reevaluate(self, parts: Particles) -> pd.DataFrame:
         """Rerun the ``reevaluate_top`` best particles with ``reevaluate_seeds`` fresh seeds and
@@ -468,8 +413,7 @@ class Sampler:
         run with few replicates is biased toward lucky draws (the winner's curse); fresh seeds
         pick the point estimate without that bias."""
         top = np.argsort(parts.distance, kind="stable")[: self.cfg.reevaluate_top]
-        seeds = [int(np.random.SeedSequence(self.cfg.seed, spawn_key=(CALIBRATION_STREAM + 1, r))
-                     .generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for r in range(self.cfg.reevaluate_seeds)]
+        seeds = reevaluation_seeds(self.cfg.seed, self.cfg.reevaluate_seeds)
         frame, _ = self.run_candidates(self.out / "reevaluate", parts.z[top], seeds, label="re-evaluation")
         rows = []
         for c, i in enumerate(top):
@@ -511,7 +455,7 @@ class Sampler:
                 self._save_particles(pop_path, parts, info)
             history = [h for h in history if h["generation"] != gen] + [info]
             write_atomic(hist_path, json.dumps(history, indent=2) + "\n")
-            self.progress.generation_end(info)
+            self.notify(generation_line(info))
             eps_prev = info["epsilon"]
             if gen >= 1 and info["acceptance"] < self.cfg.min_acceptance:
                 break
@@ -588,6 +532,13 @@ class Sampler:
             cw = np.cumsum(posterior["weight"].to_numpy()[order])
             out[k] = float(posterior[k].to_numpy()[order][np.searchsorted(cw, 0.5 * cw[-1])])
         return out
+
+
+def generation_line(info: Mapping[str, Any]) -> str:
+    """One line on a finished generation (what the command prints)."""
+    return (f"generation {info['generation']}: tolerance {info['epsilon']:.3f}, best {info['best_distance']:.3f}, "
+            f"acceptance {info['acceptance']:.2f}, ESS {info['effective_sample_size']:.1f}"
+            + (f", {info['failed_runs']} failed runs" if info.get("failed_runs") else ""))
 
 
 # --------------------------------------------------------------------------- posterior predictive

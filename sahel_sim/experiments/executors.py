@@ -1,10 +1,15 @@
 """Where runs execute: local worker processes or a Dask distributed cluster.
 
 Both executors take the same picklable task function and stream ``(item, value, error)`` back
-as runs complete, so the caller writes each result as soon as it exists. They keep a bounded
-number of tasks in flight (a sweep of 100,000 runs does not pickle 100,000 scenarios up front).
-Because every run is fully determined by its (scenario, seed), the executor changes where and
-when a run happens, never its result.
+as tasks complete (a task is a chunk of runs: :func:`sahel_sim.experiments.engine.execute_chunk`).
+Workers start once and take many tasks each. They keep a bounded number of tasks in flight (a
+sweep of 100,000 runs does not pickle 100,000 scenarios up front). Because every run is fully
+determined by its (scenario, seed), the executor changes where and when a run happens, never
+its result.
+
+``shares_filesystem`` tells the engine whether the workers can write the results folder
+themselves (local processes: yes; a Dask cluster: only when told, e.g. a SLURM cluster whose
+nodes mount the same scratch); ``slots`` is how many tasks run at once.
 
 - :class:`LocalExecutor`: :class:`concurrent.futures.ProcessPoolExecutor` with a
   ``forkserver`` (POSIX) or ``spawn`` context, one worker per core by default; ``workers=0``
@@ -95,6 +100,9 @@ def _init_worker(driver_pid: int, driver_create_time: float | None, period_s: fl
     _ignore_sigint()
     threading.Thread(target=_watch_driver, args=(driver_pid, driver_create_time, period_s), daemon=True,
                      name="sahel-sim-driver-watch").start()
+    from sahel_sim.experiments.engine import warm_up
+
+    warm_up()  # the worker imports the model once, before its first task
 
 
 def _self_create_time() -> float | None:
@@ -118,12 +126,17 @@ class LocalExecutor:
     """Runs tasks in local worker processes (or in this process with ``workers=0``)."""
 
     name = "local"
+    shares_filesystem = True
 
     def __init__(self, workers: int | None = None, *, max_in_flight: int | None = None) -> None:
         if workers is not None and workers < 0:
             raise ConfigError(f"--workers: expected 0 or more, got {workers}")
         self.workers = default_workers() if workers is None else int(workers)
         self.max_in_flight = max_in_flight or max(2 * self.workers, 1)
+
+    @property
+    def slots(self) -> int:
+        return max(self.workers, 1)
 
     def describe(self) -> dict[str, Any]:
         return {"executor": "local", "workers": self.workers}
@@ -172,14 +185,17 @@ class DaskExecutor:
 
     ``address`` is the scheduler (``tcp://host:8786``); alternatively pass a connected
     ``client`` (the caller then owns it). Tasks are submitted with ``pure=False`` and one
-    retry-free attempt: a failing run is reported, not retried by Dask.
+    retry-free attempt: a failing run is reported, not retried by Dask. With
+    ``shared_filesystem=True`` the workers write their runs into the results folder themselves
+    (it must be on a file system every worker mounts at the same path); otherwise they send
+    the results back and the driver writes them.
     """
 
     name = "dask"
 
     def __init__(self, address: str | None = None, *, client: Any = None, max_in_flight: int | None = None,
                  connect_timeout_s: float = 30.0, worker_timeout_s: float = 600.0,
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, shared_filesystem: bool = False) -> None:
         if address is None and client is None:
             raise ValueError("DaskExecutor needs a scheduler address or a client")
         self.address = address
@@ -189,6 +205,16 @@ class DaskExecutor:
         self.connect_timeout_s = connect_timeout_s
         self.worker_timeout_s = worker_timeout_s
         self.notify = notify or _notify_default
+        self.shares_filesystem = bool(shared_filesystem)
+
+    @property
+    def slots(self) -> int:
+        if self._client is None:
+            return 1
+        try:
+            return max(sum(self._client.nthreads().values()), 1)
+        except Exception:
+            return 1
 
     def connect(self) -> None:
         """Connect to the scheduler now (raises :class:`ConfigError` when it cannot be reached)."""
@@ -222,6 +248,7 @@ class DaskExecutor:
         if client is not None:
             info["scheduler"] = client.scheduler.address
             info["threads"] = sum(client.nthreads().values())
+        info["workers_write"] = self.shares_filesystem
         return info
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Completed]:
@@ -243,7 +270,8 @@ class DaskExecutor:
                 item = next(it)
             except StopIteration:
                 return False
-            key = f"sahel-run-{getattr(item, 'key', len(pending))}-{batch}"
+            first = item[0] if isinstance(item, (list, tuple)) and item else item
+            key = f"sahel-run-{getattr(first, 'key', len(pending))}-{batch}"
             fut = client.submit(fn, item, key=key, pure=False, retries=0)
             pending[fut.key] = (fut, item)
             ac.add(fut)

@@ -8,7 +8,10 @@ a sweep keeps the seeds of the ones already run.
 Streams are separated by the first entry of the ``spawn_key`` (STYLE.md 3.3-3.4):
 ``(0, r)`` replicate seeds, ``(1,)`` the design sampler, ``(2,)`` bootstrap resampling,
 ``(3,)`` SALib's sampler and analysis, ``(4, r)`` replicate ``r``'s draw from a calibration
-posterior (both arms of a comparison share it).
+posterior (both arms of a comparison share it), ``(10, g)`` the ABC sampler's draws in
+calibration generation ``g``, ``(11, r)`` the fresh seed of re-evaluation replicate ``r``.
+Every seed of every experiment (sweep, comparison, sensitivity analysis, validation,
+calibration) comes from a function of this module.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ DESIGN_STREAM = 1
 BOOTSTRAP_STREAM = 2
 SENSITIVITY_STREAM = 3
 POSTERIOR_STREAM = 4
+CALIBRATION_STREAM = 10
+REEVALUATION_STREAM = 11
 
 
 def _check(master_seed: int) -> int:
@@ -28,10 +33,13 @@ def _check(master_seed: int) -> int:
     return int(master_seed)
 
 
+def _run_seed(ss: np.random.SeedSequence) -> int:
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
 def replicate_seed(master_seed: int, replicate: int) -> int:
     """The run seed of replicate ``replicate`` (a non-negative integer below 2**63)."""
-    ss = np.random.SeedSequence(_check(master_seed), spawn_key=(REPLICATE_STREAM, int(replicate)))
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    return _run_seed(np.random.SeedSequence(_check(master_seed), spawn_key=(REPLICATE_STREAM, int(replicate))))
 
 
 def replicate_seeds(master_seed: int, n: int) -> list[int]:
@@ -66,3 +74,16 @@ def posterior_rows(master_seed: int, n: int, weights: np.ndarray) -> list[int]:
     seed = _check(master_seed)
     return [int(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POSTERIOR_STREAM, r)))
                 .choice(len(p), p=p)) for r in range(int(n))]
+
+
+def calibration_rng(master_seed: int, generation: int) -> np.random.Generator:
+    """The ABC sampler's generator for one calibration generation (prior draws, kernel moves)."""
+    return np.random.default_rng(np.random.SeedSequence(_check(master_seed),
+                                                        spawn_key=(CALIBRATION_STREAM, int(generation))))
+
+
+def reevaluation_seeds(master_seed: int, n: int) -> list[int]:
+    """Fresh run seeds for re-evaluating the best calibration particles (none of them is a
+    replicate seed, so the re-evaluation does not reuse the draws that selected them)."""
+    seed = _check(master_seed)
+    return [_run_seed(np.random.SeedSequence(seed, spawn_key=(REEVALUATION_STREAM, r))) for r in range(int(n))]
