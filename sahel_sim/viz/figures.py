@@ -79,13 +79,14 @@ LAYERS: dict[str, Layer] = {
 def draw_layer(ax: Axes, grid: Any, layer: str, values: np.ndarray, *, factions: Sequence[str],
                title: str | None = None, vmax: float | None = None, legend: bool = True,
                legend_below: bool | None = None, title_size: float = 12,
-               show_towns: bool = True, show_bases: bool = True) -> Axes:
+               show_towns: bool = True, show_bases: bool = True, **grid_kw: Any) -> Axes:
     """Draw one map layer with :func:`~sahel_sim.viz.mapplot.draw_grid`.
 
     ``values`` is per cell: a faction index (-1 for none) for ``control``, a number otherwise.
     ``vmax`` fixes the colour scale (animations and the app keep it steady across frames).
     The legend (factions, towns, camps) goes below the map when ``legend_below`` (default: for
-    continuous layers, whose colour bar takes the right-hand side).
+    continuous layers, whose colour bar takes the right-hand side). Other keywords go to
+    ``draw_grid`` (``bases``, ``draw_cells``, ``legend_kinds``, ``all_categories``).
     """
     from sahel_sim.viz.mapplot import draw_grid
 
@@ -96,11 +97,12 @@ def draw_layer(ax: Axes, grid: Any, layer: str, values: np.ndarray, *, factions:
         labels = [*factions, NO_CONTROL_LABEL]
         colors = [actor_color(f, i) for i, f in enumerate(factions)] + [NO_CONTROL_COLOR]
         draw_grid(ax, grid, codes, categorical_labels=labels, colors=colors, show_towns=show_towns,
-                  show_bases=show_bases, legend=legend)
+                  show_bases=show_bases, legend=legend, **grid_kw)
     else:
         top = vmax if vmax is not None else spec.vmax
+        grid_kw.pop("all_categories", None)
         draw_grid(ax, grid, np.asarray(values, dtype=np.float64), cmap=spec.cmap, show_towns=show_towns,
-                  show_bases=show_bases, legend=legend, vmin=0.0, vmax=top, colorbar_label=spec.unit)
+                  show_bases=show_bases, legend=legend, vmin=0.0, vmax=top, colorbar_label=spec.unit, **grid_kw)
     if title:
         ax.set_title(title, fontsize=title_size, fontweight="bold", loc="left")
     below = (not spec.categorical) if legend_below is None else legend_below
