@@ -170,22 +170,23 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
 
     def reset() -> None:
         playing.set(False)
-        new = rebuild()
+        new, first_frame = _start(rebuild())
         run.set(new)
-        frame.set(new.frame(_layer.value))
+        frame.set(first_frame)
 
     f = frame.value
     week = f.week if f is not None else int(model.steps)
     date = f.date if f is not None else L.shown_date(model)
     end = week >= model.n_steps
     with solara.Row(classes=["sahel-toolbar"]):
-        solara.Button("Reset", on_click=reset, color="primary", outlined=True, disabled=playing.value)
+        solara.Button("Reset", on_click=reset, color="primary", outlined=True, disabled=playing.value,
+                      classes=["sahel-reset"])
         solara.Button("❚❚ Pause" if playing.value else "▶ Play", on_click=lambda: playing.set(not playing.value),
                       color="primary", disabled=end and not playing.value, classes=["sahel-play"])
         solara.Button("Step", on_click=step, color="primary",
                       disabled=playing.value or end, classes=["sahel-step"])
         solara.Select("Play speed (per frame)", value=_speed, values=list(SPEEDS), style={"max-width": "170px"},
-                      dense=True)
+                      dense=True, classes=["sahel-speed"])
         solara.HTML(tag="span", unsafe_innerHTML=f"{date:%d %B %Y}", classes=["sahel-date"])
         solara.Text(f"week {week} of {model.n_steps}" + (" · end of the scenario" if end else ""),
                     classes=["sahel-week"])
@@ -264,14 +265,29 @@ def ScenarioCard(on_controls: Callable[[C.Controls], None], controls: C.Controls
 
 
 def _start(live: Any) -> tuple[Any, L.Frame]:
-    return live, live.frame(_layer.value)
+    frame = live.frame(_layer.value)
+    _prepare(live)
+    return live, frame
+
+
+def _prepare(live: Any) -> Any:
+    """Scale the new run's charts in the background (:data:`sahel_sim.viz.live.LOOK_AHEAD_WEEKS`)."""
+    import threading
+
+    threading.Thread(target=live.prepare, name="sahel-look-ahead", daemon=True).start()
+    return live
 
 
 @solara.component
-def Picture(png: bytes | None, css_class: str):
+def Picture(frame: solara.Reactive[L.Frame | None], css_class: str, map_index: int | None = None):
+    """One image of the current frame (a map, or the charts when ``map_index`` is None). Only
+    these components read the frame, so a new week re-renders the images and the counter,
+    not the page."""
+    f = frame.value
+    data = None if f is None else (f.charts if map_index is None else f.maps[map_index])
     with solara.Div(classes=[css_class]):
-        if png is not None:
-            solara.Image(png, format=L.IMAGE_FORMAT)
+        if data is not None:
+            solara.Image(data, format=L.IMAGE_FORMAT)
 
 
 @solara.component
@@ -288,9 +304,9 @@ def Page():
 
     def on_controls(new: C.Controls) -> None:
         _controls.set(new)
-        fresh = rebuild()
+        fresh, first_frame = _start(rebuild())
         run.set(fresh)
-        frame.set(fresh.frame(_layer.value))
+        frame.set(first_frame)
 
     Header("One run")
     with solara.Div(classes=["sahel-page"]):
@@ -300,12 +316,11 @@ def Page():
                         style={"font-size": "0.85em", "color": "#555", "margin": "6px 2px"})
         with solara.Column(gap="2px", style={"min-width": "0"}):
             RunControls(run, frame, rebuild, model.key_events)
-            f = frame.value
             with solara.Div(classes=["sahel-main"]):
                 with solara.Column(gap="0px", style={"min-width": "0"}):
                     LayerSelect(lambda layer: frame.set(run.value.frame(layer)))
-                    Picture(f.maps[0] if f else None, "sahel-map")
-                Picture(f.charts if f else None, "sahel-charts")
+                    Picture(frame, "sahel-map", 0)
+                Picture(frame, "sahel-charts")
 
 
 # ---------------------------------------------------------------------------- side by side
@@ -351,9 +366,9 @@ def ComparePage():
         new_b = dataclasses.replace(new_b, seed=new_a.seed)
         _compare_a.set(new_a)
         _compare_b.set(new_b)
-        fresh = build_comparison()
+        fresh, first_frame = _start(build_comparison())
         run.set(fresh)
-        frame.set(fresh.frame(_layer.value))
+        frame.set(first_frame)
 
     model = cast(ClassroomModel, run.value.model)
     Header("Side by side")
@@ -369,14 +384,13 @@ def ComparePage():
         with solara.Column(gap="2px", style={"min-width": "0"}):
             RunControls(run, frame, build_comparison, model.key_events)
             LayerSelect(lambda layer: frame.set(run.value.frame(layer)))
-            f = frame.value
             with solara.Div(classes=["sahel-compare"]):
                 for i, (which, c) in enumerate((("A", a), ("B", b))):
                     with solara.Column(gap="0px", style={"min-width": "0"}):
                         solara.Text(arm_label(which, c), style={"font-weight": "600"})
-                        Picture(f.maps[i] if f else None, f"sahel-map-{which.lower()}")
+                        Picture(frame, f"sahel-map-{which.lower()}", i)
             with solara.Div(classes=["sahel-compare"]):
-                Picture(f.charts if f else None, "sahel-charts")
+                Picture(frame, "sahel-charts")
                 solara.Markdown("**Reading the charts.** Grey: run A; orange: run B; shaded: B - A "
                             "(red where B is higher, blue where lower). Both runs share the preset and the seed, "
                             "so until the first intervention that differs they are identical week by week; "

@@ -335,12 +335,13 @@ def nice_ceiling(value: float) -> float:
     return 10 * k
 
 
-def year_locator(start: dt.date, end: dt.date, max_labels: int = 6):
-    """Year ticks that never run together: every year up to ``max_labels`` years, else every 2nd, 3rd..."""
-    import matplotlib.dates as mdates
-
-    years = end.year - start.year + 1
-    return mdates.YearLocator(base=max(1, math.ceil(years / max_labels)))
+def year_ticks(start: dt.date, end: dt.date, max_labels: int = 6) -> list[dt.date]:
+    """1 January of every year in the window, or of every 2nd, 3rd... year so that at most
+    ``max_labels`` labels share an axis (year labels never run together)."""
+    first = start.year + (start > dt.date(start.year, 1, 1))
+    years = list(range(first, end.year + 1))
+    step = max(1, math.ceil(len(years) / max_labels))
+    return [dt.date(y, 1, 1) for y in years[::step]]
 
 
 class LiveCharts:
@@ -359,11 +360,33 @@ class LiveCharts:
         self.fig.subplots_adjust(left=0.11, right=0.98, top=0.94, bottom=0.06, hspace=0.36, wspace=0.4)
         self.axes = list(np.atleast_1d(self.fig.subplots(*layout)).ravel())[:n_panels]
         self._key: tuple | None = None
+        self._cells = self._slots(layout)
+        self._legend_keys: dict[int, tuple] = {}
+        self._drawn_limits: dict[int, tuple[float, float]] = {}
         self._tops: list[float] = [1.0] * len(self.axes)
         self._bottoms: list[float] = [0.0] * len(self.axes)
         self._background = None
         self._arts: dict[int, tuple[tuple, list[list]]] = {}
         self.full_redraws = 0
+
+    def _slots(self, layout: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+        """Each chart's cell of the figure in pixels (x0, y0, x1, y1; y up): the figure cut
+        midway between neighbouring axes, so a chart with its labels stays inside its cell."""
+        w, h = self.size_px
+        pos = [ax.get_position() for ax in self.axes]
+        xs = sorted({round(p.x0, 4) for p in pos})
+        ys = sorted({round(p.y0, 4) for p in pos})
+        out = []
+        for p in pos:
+            ci, ri = xs.index(round(p.x0, 4)), ys.index(round(p.y0, 4))
+            # a chart's left neighbour draws nothing right of its axes: the gap (tick labels,
+            # y label) belongs to this chart
+            left = 0.0 if ci == 0 else max(q.x1 for q in pos if round(q.x0, 4) == xs[ci - 1]) + 0.005
+            right = 1.0 if ci == len(xs) - 1 else p.x1 + 0.005
+            bottom = 0.0 if ri == 0 else (max(q.y1 for q in pos if round(q.y0, 4) == ys[ri - 1]) + p.y0) / 2 - 0.02
+            top = 1.0 if ri == len(ys) - 1 else (min(q.y0 for q in pos if round(q.y0, 4) == ys[ri + 1]) + p.y1) / 2 - 0.02
+            out.append((round(left * w), round(bottom * h), round(right * w), round(top * h)))
+        return out
 
     # ------------------------------------------------------------------ frame
     def _frame_key(self, panels: Sequence[Panel]) -> tuple:
@@ -401,16 +424,21 @@ class LiveCharts:
         """Draw the charts' background: every panel the first time, else only the ``changed``
         panels' scale and legend are updated before the figure is drawn again."""
         import matplotlib.dates as mdates
+        from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 
         first = self._background is None
-        locator = year_locator(self.start, self.end)
+        years = year_ticks(self.start, self.end)
+        year_ticks_x = mdates.date2num(years)
+        year_labels = [f"{d:%Y}" for d in years]
         for i, (ax, p) in enumerate(zip(self.axes, panels, strict=False)):
             if first:
                 ax.set_title(p.title, fontsize=11.5, loc="left")
                 ax.set_ylabel(p.ylabel, fontsize=10)
+                ax.yaxis.set_label_coords(-0.2, 0.5)  # fixed: wider tick labels never move it
                 ax.set_xlim(mdates.date2num(self.start), mdates.date2num(self.end))
-                ax.xaxis.set_major_locator(locator)
-                ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+                ax.xaxis.set_major_locator(FixedLocator(year_ticks_x))  # computed once, not at every draw
+                ax.xaxis.set_major_formatter(FixedFormatter(year_labels))
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # the same few ticks: reused on a new scale
                 ax.tick_params(labelsize=9.5)
                 ax.grid(True, alpha=0.3)
                 ax.spines[["top", "right"]].set_visible(False)
@@ -418,10 +446,34 @@ class LiveCharts:
                     ax.axhline(0, color="0.3", lw=0.8)
             if first or (changed is not None and i in changed):
                 ax.set_ylim(self._bottoms[i], self._tops[i])
-                self._legend(ax, p)
-        self.canvas.draw()
+                self._drawn_limits[i] = (self._bottoms[i], self._tops[i])
+                legend_key = tuple((s.label, s.color, s.kind) for s in p.series if s.label is not None)
+                if self._legend_keys.get(i) != legend_key:  # a new actor: a new legend
+                    self._legend(ax, p)
+                    self._legend_keys[i] = legend_key
+        if first or changed is None:
+            self.canvas.draw()
+        else:
+            # only the changed charts: blank their cells of the figure and draw those axes again
+            self.canvas.restore_region(self._background)
+            buf = np.asarray(self.canvas.buffer_rgba())
+            h = buf.shape[0]
+            for i in changed:
+                x0, y0, x1, y1 = self._cells[i]
+                buf[h - y1:h - y0, x0:x1] = 255
+                self.fig.draw_artist(self.axes[i])
         self._background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.full_redraws += 1
+
+    def fit(self, ahead: Sequence[Panel]) -> None:
+        """Grow the scales to hold ``ahead`` (the same run some weeks on): the background is
+        then redrawn once now, not week after week as the first data arrive."""
+        for i, p in enumerate(ahead):
+            top, low = self._needed(p)
+            if p.top is None and top > self._tops[i]:
+                self._tops[i] = nice_ceiling(top * GROWTH)
+            if low < self._bottoms[i]:
+                self._bottoms[i] = -nice_ceiling(-low * GROWTH)
 
     # ------------------------------------------------------------------ frame per week
     def render(self, panels: Sequence[Panel]) -> np.ndarray:
@@ -440,7 +492,9 @@ class LiveCharts:
             if low < self._bottoms[i]:
                 self._bottoms[i] = -nice_ceiling(-low * GROWTH)
                 grew = True
-            if grew or i >= len(old_key) or old_key[i] != self._frame_key([p])[0]:
+            drawn = self._drawn_limits.get(i)
+            if grew or drawn != (self._bottoms[i], self._tops[i]) or i >= len(old_key) \
+                    or old_key[i] != self._frame_key([p])[0]:
                 changed.append(i)
         self._key = self._frame_key(panels)
         if changed or self._background is None:
@@ -663,6 +717,12 @@ class Frame:
     render_ms: float
 
 
+LOOK_AHEAD_WEEKS = 13
+"""When a page opens, a copy of its run (same scenario, seed, hence the same weeks) is run
+this far ahead in the background to set the charts' scales, so the first Steps do not each
+redraw the chart axes as the first data arrive."""
+
+
 class LiveRun:
     """A model in the app with its renderers: :meth:`advance` steps it (never past its end),
     :meth:`frame` draws the current week. Thread-safe: Play's thread and a click on Step
@@ -683,6 +743,20 @@ class LiveRun:
         if layer not in self._maps:
             self._maps[layer] = MapRenderer(self.model.grid, self.model.factions, layer, size_px=self.map_size_px)
         return self._maps[layer]
+
+    def prepare(self, weeks: int = LOOK_AHEAD_WEEKS) -> None:
+        """Scale the charts for the next ``weeks`` weeks (see :data:`LOOK_AHEAD_WEEKS`)."""
+        import copy
+
+        with self.lock:
+            ahead = copy.deepcopy(self.model)
+        for _ in range(weeks):
+            if at_end(ahead):
+                break
+            ahead.step()
+        with self.lock:
+            self.charts.fit(run_panels(ModelSeries(ahead)))
+            self.charts.render(run_panels(self.series))
 
     def advance(self, weeks: int = 1) -> int:
         """Run up to ``weeks`` weeks (fewer at the end); returns how many ran."""
@@ -728,6 +802,21 @@ class LiveComparison:
     def model(self) -> Any:
         """The model whose clock the page shows (both run the same weeks)."""
         return self.runs[0].model
+
+    def prepare(self, weeks: int = LOOK_AHEAD_WEEKS) -> None:
+        """Scale the charts for the next ``weeks`` weeks (see :data:`LOOK_AHEAD_WEEKS`)."""
+        import copy
+
+        with self.lock:
+            ahead = [copy.deepcopy(r.model) for r in self.runs]
+        for _ in range(weeks):
+            if any(at_end(m) for m in ahead):
+                break
+            for m in ahead:
+                m.step()
+        with self.lock:
+            self.charts.fit(compare_panels(ModelSeries(ahead[0]), ModelSeries(ahead[1]), self.labels))
+            self.charts.render(compare_panels(self.runs[0].series, self.runs[1].series, self.labels))
 
     def advance(self, weeks: int = 1) -> int:
         done = 0
