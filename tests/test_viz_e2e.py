@@ -151,7 +151,7 @@ def _button(page, css: str):
 
 
 def test_one_run_page(browser_page, tmp_path):
-    new_page, blocked = browser_page
+    new_page, _blocked = browser_page
     page, errors = new_page()
     start = dt.date(2019, 1, 7)  # scenarios/classroom.yaml start_date
     assert _shown_date(page) == start and _week(page) == 0
