@@ -119,7 +119,7 @@ def exact_colors(layer: str, factions: Any) -> list[tuple[int, int, int]]:
         names += [F.actor_color(f, i) for i, f in enumerate(factions)] + [F.NO_CONTROL_COLOR]
     out = []
     for n in names:
-        rgb = tuple(int(round(255 * c)) for c in mcolors.to_rgb(n))
+        rgb = tuple(round(255 * c) for c in mcolors.to_rgb(n))
         if rgb not in out:
             out.append(rgb)
     return out
@@ -164,7 +164,6 @@ def write_gif(frames: list[np.ndarray], path: Path, *, fps: float,
               exact: list[tuple[int, int, int]] | None = None) -> Path:
     """An infinitely looping GIF with one shared palette (no colour flicker between frames)
     that holds the ``exact`` colours unchanged (:func:`gif_palette`)."""
-    from PIL import Image
 
     palette = gif_palette(frames, exact or [])
     paletted = [to_palette(f, palette) for f in frames]
