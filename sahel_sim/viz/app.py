@@ -67,10 +67,13 @@ CSS = """
 .sahel-events { color: #8b0000; }
 .sahel-main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; align-items: start; }
 .sahel-compare { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; }
-.sahel-main img, .sahel-compare img { width: 100%; height: auto; max-height: calc(100vh - 150px);
+.sahel-main img, .sahel-compare img { width: 100%; height: auto; max-height: calc(100vh - 130px);
   object-fit: contain; object-position: left top; display: block; }
-.sahel-compare .sahel-charts img { max-height: none; }
-.sahel-layer { max-width: 320px; }
+.sahel-layer { max-width: 250px; }
+.sahel-clock { align-items: baseline; flex-wrap: nowrap; }
+.sahel-compare-charts img { width: 100%; height: auto; display: block; }
+.sahel-compare img.sahel-map-img, .sahel-compare .sahel-map-a img, .sahel-compare .sahel-map-b img {
+  max-height: calc(100vh - 540px); min-height: 300px; }
 .sahel-main { grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); }
 @media (max-width: 1300px) {
   /* a projector: the run's controls, map and charts first; the scenario card below */
@@ -78,7 +81,8 @@ CSS = """
   .sahel-side { order: 2; display: flex; flex-wrap: wrap; gap: 8px; }
   .sahel-side .v-card { flex: 1 1 300px; }
   .sahel-date { font-size: 1.35em; }
-  .sahel-main img { max-height: calc(100vh - 120px); }
+  .sahel-main img { max-height: calc(100vh - 110px); }
+  .sahel-main { grid-template-columns: minmax(0, 1.3fr) minmax(0, 1fr); }
 }
 @media (max-width: 900px) {
   .sahel-main, .sahel-compare { grid-template-columns: minmax(0, 1fr); }
@@ -127,6 +131,7 @@ def current_controls() -> C.Controls:
 @solara.component
 def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None],
                 rebuild: Callable[[], Any], key_events: list[tuple[dt.date, str]]):
+    # (the map layer menu sits in the same row: see LayerSelect)
     """Reset, Play / Pause, Step, speed, the date reached and the week: for one run or a pair.
 
     Play advances the chosen number of weeks per frame and stops by itself at the scenario's
@@ -165,6 +170,7 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
             error.set(f"error while playing: {exc}")
         finally:
             playing.set(False)
+            end.set(L.at_end(live_now().model))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
@@ -174,27 +180,45 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
         run.set(new)
         frame.set(first_frame)
 
+    end = solara.use_reactive(False)  # set when a run reaches its end: the buttons change
+    ended = L.at_end(model)
+
+    def step_and_mark() -> None:
+        step()
+        end.set(L.at_end(live_now().model))
+
+    with solara.Row(classes=["sahel-toolbar"]):
+        solara.Button("Reset", on_click=lambda: (reset(), end.set(False)), color="primary", outlined=True,
+                      disabled=playing.value, classes=["sahel-reset"])
+        solara.Button("❚❚ Pause" if playing.value else "▶ Play", on_click=lambda: playing.set(not playing.value),
+                      color="primary", disabled=ended and not playing.value, classes=["sahel-play"])
+        solara.Button("Step", on_click=step_and_mark, color="primary",
+                      disabled=playing.value or ended, classes=["sahel-step"])
+        solara.Select("Speed (per frame)", value=_speed, values=list(SPEEDS), style={"max-width": "130px"},
+                      dense=True, classes=["sahel-speed"])
+        LayerSelect(lambda layer: frame.set(live_now().frame(layer)))
+        Clock(frame, model, key_events=None)
+    Clock(frame, model, key_events=key_events)
+    if error.value:
+        solara.Error(error.value)
+
+
+@solara.component
+def Clock(frame: solara.Reactive[L.Frame | None], model: Any, key_events: list[tuple[dt.date, str]] | None):
+    """The date reached and the week (``key_events=None``), or the latest dated interventions.
+    Only these small components and the pictures read the frame: a new week re-renders them,
+    not the controls."""
     f = frame.value
     week = f.week if f is not None else int(model.steps)
     date = f.date if f is not None else L.shown_date(model)
-    end = week >= model.n_steps
-    with solara.Row(classes=["sahel-toolbar"]):
-        solara.Button("Reset", on_click=reset, color="primary", outlined=True, disabled=playing.value,
-                      classes=["sahel-reset"])
-        solara.Button("❚❚ Pause" if playing.value else "▶ Play", on_click=lambda: playing.set(not playing.value),
-                      color="primary", disabled=end and not playing.value, classes=["sahel-play"])
-        solara.Button("Step", on_click=step, color="primary",
-                      disabled=playing.value or end, classes=["sahel-step"])
-        solara.Select("Play speed (per frame)", value=_speed, values=list(SPEEDS), style={"max-width": "170px"},
-                      dense=True, classes=["sahel-speed"])
-        solara.HTML(tag="span", unsafe_innerHTML=f"{date:%d %B %Y}", classes=["sahel-date"])
-        solara.Text(f"week {week} of {model.n_steps}" + (" · end of the scenario" if end else ""),
-                    classes=["sahel-week"])
+    if key_events is None:
+        with solara.Row(classes=["sahel-clock"], gap="10px"):
+            solara.HTML(tag="span", unsafe_innerHTML=f"{date:%d %B %Y}", classes=["sahel-date"])
+            solara.Text(f"week {week} of {model.n_steps}" + (" · end of the scenario" if week >= model.n_steps
+                                                               else ""), classes=["sahel-week"])
+        return
     shown = [(d, t) for d, t in key_events if model.start_date <= d < date][-2:]
-    if shown:
-        solara.Text("   ".join(f"{d:%b %Y}: {t}" for d, t in reversed(shown)), classes=["sahel-events"])
-    if error.value:
-        solara.Error(error.value)
+    solara.Text(" · ".join(f"{d:%b %Y}: {t}" for d, t in reversed(shown)) or " ", classes=["sahel-events"])
 
 
 @solara.component
@@ -285,7 +309,7 @@ def Picture(frame: solara.Reactive[L.Frame | None], css_class: str, map_index: i
     not the page."""
     f = frame.value
     data = None if f is None else (f.charts if map_index is None else f.maps[map_index])
-    with solara.Div(classes=[css_class]):
+    with solara.Div(classes=css_class.split()):
         if data is not None:
             solara.Image(data, format=L.IMAGE_FORMAT)
 
@@ -317,9 +341,7 @@ def Page():
         with solara.Column(gap="2px", style={"min-width": "0"}):
             RunControls(run, frame, rebuild, model.key_events)
             with solara.Div(classes=["sahel-main"]):
-                with solara.Column(gap="0px", style={"min-width": "0"}):
-                    LayerSelect(lambda layer: frame.set(run.value.frame(layer)))
-                    Picture(frame, "sahel-map", 0)
+                Picture(frame, "sahel-map", 0)
                 Picture(frame, "sahel-charts")
 
 
@@ -383,14 +405,13 @@ def ComparePage():
                         style={"font-size": "0.85em", "color": "#555", "margin": "6px 2px"})
         with solara.Column(gap="2px", style={"min-width": "0"}):
             RunControls(run, frame, build_comparison, model.key_events)
-            LayerSelect(lambda layer: frame.set(run.value.frame(layer)))
             with solara.Div(classes=["sahel-compare"]):
                 for i, (which, c) in enumerate((("A", a), ("B", b))):
                     with solara.Column(gap="0px", style={"min-width": "0"}):
                         solara.Text(arm_label(which, c), style={"font-weight": "600"})
                         Picture(frame, f"sahel-map-{which.lower()}", i)
-            with solara.Div(classes=["sahel-compare"]):
-                Picture(frame, "sahel-charts")
+            Picture(frame, "sahel-charts sahel-compare-charts")
+            with solara.Div():
                 solara.Markdown("**Reading the charts.** Grey: run A; orange: run B; shaded: B - A "
                             "(red where B is higher, blue where lower). Both runs share the preset and the seed, "
                             "so until the first intervention that differs they are identical week by week; "

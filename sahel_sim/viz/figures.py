@@ -591,7 +591,12 @@ def key_events(interventions: Mapping[str, Mapping[str, Any]]) -> list[tuple[dt.
             continue
         actor = iv.get("actor", "")
         kind = iv.get("type", "")
+        bases = ", ".join(iv.get("bases", []) or [])
+        regions = ", ".join(iv.get("regions", []) or [])
         text = {
+            "open_bases": f"{actor} takes {bases}" if bases else f"{actor} opens bases",
+            "close_bases": f"{actor} loses {bases}" if bases else f"{actor} closes bases",
+            "set_regions": f"{actor} operates in {regions}" if regions else f"{actor}'s regions change",
             "deploy": f"{actor} deploys ({float(iv.get('strength', 0)):,.0f})",
             "withdraw": f"{actor} withdraws",
             "set_strength": f"{actor} to {float(iv.get('strength', 0)):,.0f}",

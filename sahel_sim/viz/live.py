@@ -102,8 +102,10 @@ class _MapLayout:
 
 MAP_SIZE_PX = (790, 600)
 """The live map's size in pixels (the browser scales it to the space it has)."""
-CHARTS_SIZE_PX = (660, 600)
-"""The live charts' size in pixels."""
+CHARTS_SIZE_PX = (700, 600)
+"""The live charts' size in pixels (2 x 2)."""
+COMPARE_CHARTS_SIZE_PX = (1500, 340)
+"""The side-by-side page's charts (one row of four, under the two maps)."""
 
 
 MAP_TEXT_SCALE = 1.15
@@ -357,7 +359,10 @@ class LiveCharts:
         self.start, self.end = start, end
         self.size_px, self.dpi, self.headroom = size_px, dpi, headroom
         self.fig, self.canvas = _agg(size_px, dpi)
-        self.fig.subplots_adjust(left=0.11, right=0.98, top=0.94, bottom=0.06, hspace=0.36, wspace=0.4)
+        if layout[0] == 1:  # one row
+            self.fig.subplots_adjust(left=0.05, right=0.99, top=0.9, bottom=0.1, wspace=0.3)
+        else:
+            self.fig.subplots_adjust(left=0.11, right=0.98, top=0.94, bottom=0.06, hspace=0.36, wspace=0.34)
         self.axes = list(np.atleast_1d(self.fig.subplots(*layout)).ravel())[:n_panels]
         self._key: tuple | None = None
         self._cells = self._slots(layout)
@@ -417,7 +422,7 @@ class LiveCharts:
         if old is not None:
             old.remove()
         if handles:
-            ax.legend(handles=handles, fontsize=8.5, frameon=False, ncol=p.legend_cols, loc="upper left",
+            ax.legend(handles=handles, fontsize=8, frameon=False, ncol=p.legend_cols, loc="upper left",
                       columnspacing=0.6, handlelength=1.0, handletextpad=0.3, borderaxespad=0.2)
 
     def _draw_frame(self, panels: Sequence[Panel], changed: Sequence[int] | None = None) -> None:
@@ -595,12 +600,21 @@ class ModelSeries:
     def weeks_done(self) -> int:
         return len(self.model.recorder.dates)
 
-    def monthly(self, weekly: np.ndarray) -> np.ndarray:
-        """Monthly sums of a weekly series (weeks counted in the month they start in)."""
-        t = len(weekly)
+    def months_complete(self, t: int) -> int:
+        """How many months are complete after ``t`` weeks (a month is drawn once its last week
+        has run: a month in progress would look like a fall)."""
         if t == 0:
+            return 0
+        k = int(self.month_of_week[t - 1])
+        return k + 1 if t >= len(self.month_of_week) or int(self.month_of_week[t]) != k else k
+
+    def monthly(self, weekly: np.ndarray) -> np.ndarray:
+        """Monthly sums of a weekly series over the complete months (weeks counted in the
+        month they start in)."""
+        t = len(weekly)
+        k = self.months_complete(t)
+        if k == 0:
             return np.zeros(0)
-        k = int(self.month_of_week[t - 1]) + 1
         return np.bincount(self.month_of_week[:t], weights=weekly, minlength=k)[:k]
 
     def actor_events(self) -> dict[str, np.ndarray]:
@@ -789,14 +803,15 @@ class LiveComparison:
     """Two models (scenarios A and B, same seed) stepped together for the side-by-side page."""
 
     def __init__(self, a: Any, b: Any, labels: tuple[str, str], *,
-                 map_size_px: tuple[int, int] = MAP_SIZE_PX, charts_size_px: tuple[int, int] = CHARTS_SIZE_PX) -> None:
+                 map_size_px: tuple[int, int] = MAP_SIZE_PX,
+                 charts_size_px: tuple[int, int] = COMPARE_CHARTS_SIZE_PX) -> None:
         import threading
 
         self.runs = (LiveRun(a, map_size_px=map_size_px), LiveRun(b, map_size_px=map_size_px))
         self.labels = labels
         self.lock = threading.RLock()
         self.charts = LiveCharts(max(a.start_date, b.start_date), min(a.config.end_date, b.config.end_date),
-                                 size_px=charts_size_px)
+                                 size_px=charts_size_px, layout=(1, 4))
 
     @property
     def model(self) -> Any:
