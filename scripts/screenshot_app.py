@@ -71,6 +71,7 @@ def play_until(page, target: dt.date, timeout_s: float = 300) -> dt.date:
             page.wait_for_timeout(100)
         play.click()
         page.get_by_text("▶ Play").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # a frame drawn as Pause was pressed arrives
     step = page.locator("button.sahel-step")
     while _shown(page) < target and time.monotonic() < deadline and step.is_enabled():
         week = _week(page)
