@@ -171,3 +171,35 @@ def test_animation_caption_fits_the_frame():
         assert cap.y0 > title.y1, (cap, title)  # the caption ends above the map's title
         assert not cap.overlaps(parts["date"].get_window_extent(r))
         assert parts["caption"].get_text() == caption
+
+
+def test_static_maps_draw_camps_only_while_they_exist(run_result, root):
+    """Maps of a results folder read the camps' existence from the run: MINUSMA's camps are
+    drawn while it has fighters and until a withdrawal that follows their closure dates closes
+    them; FAMa's garrisons lost in a dated close_bases are not drawn."""
+    import dataclasses
+    import datetime as dt
+
+    from sahel_sim.config import load_scenario, scenario_to_data
+    from sahel_sim.geography import load_grid
+    from sahel_sim.viz import figures as F
+
+    data = F.run_data(run_result)
+    grid = load_grid()
+    camps = {(b.kind, b.name) for b in grid.bases if b.kind.startswith("minusma")}
+    end = data.snapshots.dates[-1]
+    shown = {(b.kind, b.name) for b in F.bases_at(data, grid, end)}
+    assert camps <= shown  # 2020: MINUSMA is there
+    # after the documented withdrawal (historical.yaml's intervention), past the closure dates
+    hist = scenario_to_data(load_scenario(root / "scenarios" / "historical.yaml"))["interventions"]
+    later = dataclasses.replace(data, interventions={**data.interventions,
+                                                     "minusma_withdrawal": hist["minusma_withdrawal"]})
+    assert not camps & {(b.kind, b.name) for b in F.bases_at(later, grid, dt.date(2024, 1, 8))}
+    # a run where MINUSMA has no fighters (before it deploys): no camp
+    weekly = data.weekly.copy()
+    weekly["strength_MINUSMA"] = 0.0
+    absent = dataclasses.replace(data, weekly=weekly)
+    assert not camps & {(b.kind, b.name) for b in F.bases_at(absent, grid, end)}
+    # FAMa's dated loss of Kidal (historical.yaml, 2012) hides that garrison
+    lost = dataclasses.replace(data, interventions={"k": hist["fama_loses_kidal"]})
+    assert ("fama_garrison", "Kidal") not in {(b.kind, b.name) for b in F.bases_at(lost, grid, end)}

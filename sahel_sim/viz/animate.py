@@ -50,13 +50,13 @@ def caption_for(date: dt.date, events: list[tuple[dt.date, str]], *, weeks: int 
 
 
 def draw_frame(fig: Any, grid: Any, layer: str, values: np.ndarray, *, factions: Any, date: dt.date,
-               caption: str, label: str, vmax: float | None) -> dict[str, Any]:
+               caption: str, label: str, vmax: float | None, bases: Any = None) -> dict[str, Any]:
     """One frame on ``fig`` (cleared): the date in large type, the caption (wrapped to the
     frame's width), the map and its legend. Returns the artists, for tests of the layout."""
     fig.clear()
     ax = fig.add_axes(MAP_RECT)
     F.draw_layer(ax, grid, layer, values, factions=factions, title=F.LAYERS[layer].label, vmax=vmax,
-                 legend_below=True)
+                 legend_below=True, bases=bases)
     title = fig.text(0.02, 0.985, f"{date:%d %B %Y}", fontsize=22, fontweight="bold", ha="left", va="top")
     cap = fig.text(0.02, 0.925, caption or " ", fontsize=12, color="#8b0000", ha="left", va="top", wrap=True,
                    linespacing=1.3)
@@ -86,7 +86,7 @@ def render_frames(run: Any, *, layer: str = "control", max_frames: int = 120,
         date = snap.dates[int(t)]
         values = F.snapshot_layer(snap, layer, int(t), every_weeks=data.snapshot_every_weeks)
         draw_frame(fig, grid, layer, values, factions=snap.factions, date=date, caption=caption_for(date, events),
-                   label=data.label, vmax=vmax)
+                   label=data.label, vmax=vmax, bases=F.bases_at(data, grid, date))
         canvas.draw()
         frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
         dates.append(date)

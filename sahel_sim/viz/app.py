@@ -131,11 +131,11 @@ def current_controls() -> C.Controls:
 @solara.component
 def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None],
                 rebuild: Callable[[], Any], key_events: list[tuple[dt.date, str]]):
-    # (the map layer menu sits in the same row: see LayerSelect)
-    """Reset, Play / Pause, Step, speed, the date reached and the week: for one run or a pair.
+    """Reset, Play / Pause, Step, speed, map layer, the date reached and the week: for one run
+    or a pair.
 
     Play advances the chosen number of weeks per frame and stops by itself at the scenario's
-    end (Pause and Step come back); the shown date is the date reached at the shown week.
+    end; Pause brings Step back. The shown date is the date reached at the shown week.
     """
     playing = solara.use_reactive(False)
     error = solara.use_reactive(cast(str | None, None))
