@@ -112,3 +112,94 @@ def test_captions_name_recent_interventions():
     assert caption_for(dt.date(2023, 1, 1), events) == ""
     idx = frame_indices(100, 7)
     assert idx[0] == 0 and idx[-1] == 99 and len(idx) == 7
+
+
+def test_gif_keeps_every_faction_colour(run_dir, tmp_path):
+    """Read the GIF back: each frame shows the exact colour of every faction that holds cells
+    in that frame (CMA's orange was mapped to grey by a palette built from the first frame)."""
+    from matplotlib import colors as mcolors
+
+    from sahel_sim.viz import figures as F
+    from sahel_sim.viz.animate import exact_colors, render_frames, write_gif
+
+    data = F.run_data(run_dir)
+    frames, _ = render_frames(data, max_frames=5)
+    out = write_gif(frames, tmp_path / "a.gif", fps=4, exact=exact_colors("control", data.snapshots.factions))
+    checked = 0
+    with Image.open(out) as im:
+        for k, src in enumerate(frames):
+            im.seek(k)
+            got = np.asarray(im.convert("RGB"))
+            for i, f in enumerate(data.snapshots.factions):
+                rgb = np.array([round(255 * c) for c in mcolors.to_rgb(F.actor_color(f, i))], dtype=np.uint8)
+                where = (src == rgb).all(axis=-1)
+                if where.any():  # every pixel of the faction's colour keeps it exactly
+                    assert (got[where] == rgb).all(), (k, f, int(where.sum()))
+                    checked += 1
+    assert checked >= 5
+    cma = np.array([round(255 * c) for c in mcolors.to_rgb(F.actor_color("CMA"))], dtype=np.uint8)
+    assert "CMA" in data.snapshots.factions and (frames[-1] == cma).all(axis=-1).any()
+
+
+def test_animation_caption_fits_the_frame():
+    """Three long interventions in a caption: every line is inside the frame and above the map."""
+    import datetime as dt
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sahel_sim.geography import load_grid
+    from sahel_sim.viz.animate import FRAME_SIZE_IN, caption_for, draw_frame
+
+    events = [(dt.date(2021, 12, 20), "Wagner deploys (1,000)"),
+              (dt.date(2022, 2, 17), "Barkhane withdraws"),
+              (dt.date(2022, 3, 1), "restrict_movement of the national army's columns in the north and centre")]
+    caption = caption_for(dt.date(2022, 3, 7), events)
+    assert caption.splitlines()[0].startswith("Mar 2022") and "Wagner deploys (1,000)" in caption
+    grid = load_grid()
+    for dpi in (90, 150):
+        fig = Figure(figsize=FRAME_SIZE_IN, dpi=dpi)
+        canvas = FigureCanvasAgg(fig)
+        parts = draw_frame(fig, grid, "control", np.zeros(grid.n_cells, dtype=int), factions=("FAMa",),
+                           date=dt.date(2022, 3, 7), caption=caption, label="classroom (seed 1)", vmax=None)
+        canvas.draw()
+        r = canvas.get_renderer()
+        frame = fig.bbox
+        cap = parts["caption"].get_window_extent(r)
+        assert frame.x0 <= cap.x0 and cap.x1 <= frame.x1 and frame.y0 <= cap.y0 and cap.y1 <= frame.y1, (dpi, cap)
+        title = parts["axes"].title.get_window_extent(r)
+        assert cap.y0 > title.y1, (cap, title)  # the caption ends above the map's title
+        assert not cap.overlaps(parts["date"].get_window_extent(r))
+        assert parts["caption"].get_text() == caption
+
+
+def test_static_maps_draw_camps_only_while_they_exist(run_result, root):
+    """Maps of a results folder read the camps' existence from the run: MINUSMA's camps are
+    drawn while it has fighters and until a withdrawal that follows their closure dates closes
+    them; FAMa's garrisons lost in a dated close_bases are not drawn."""
+    import dataclasses
+    import datetime as dt
+
+    from sahel_sim.config import load_scenario, scenario_to_data
+    from sahel_sim.geography import load_grid
+    from sahel_sim.viz import figures as F
+
+    data = F.run_data(run_result)
+    grid = load_grid()
+    camps = {(b.kind, b.name) for b in grid.bases if b.kind.startswith("minusma")}
+    end = data.snapshots.dates[-1]
+    shown = {(b.kind, b.name) for b in F.bases_at(data, grid, end)}
+    assert camps <= shown  # 2020: MINUSMA is there
+    # after the documented withdrawal (historical.yaml's intervention), past the closure dates
+    hist = scenario_to_data(load_scenario(root / "scenarios" / "historical.yaml"))["interventions"]
+    later = dataclasses.replace(data, interventions={**data.interventions,
+                                                     "minusma_withdrawal": hist["minusma_withdrawal"]})
+    assert not camps & {(b.kind, b.name) for b in F.bases_at(later, grid, dt.date(2024, 1, 8))}
+    # a run where MINUSMA has no fighters (before it deploys): no camp
+    weekly = data.weekly.copy()
+    weekly["strength_MINUSMA"] = 0.0
+    absent = dataclasses.replace(data, weekly=weekly)
+    assert not camps & {(b.kind, b.name) for b in F.bases_at(absent, grid, end)}
+    # FAMa's dated loss of Kidal (historical.yaml, 2012) hides that garrison
+    lost = dataclasses.replace(data, interventions={"k": hist["fama_loses_kidal"]})
+    assert ("fama_garrison", "Kidal") not in {(b.kind, b.name) for b in F.bases_at(lost, grid, end)}

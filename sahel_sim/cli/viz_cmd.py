@@ -27,9 +27,10 @@ OFFLINE_ENV = {
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "viz", help="open the classroom app in a browser (map of Mali, live charts, interventions)",
-        description="Serve the classroom app (Mesa SolaraViz) and open it in the default browser. "
-        "Pick a bundled scenario, switch MINUSMA's withdrawal, Wagner's deployment and Barkhane's exit, "
-        "then Play / Step. Works with no internet connection. Stop with Ctrl+C.")
+        description="Serve the classroom app (the Mesa model in a solara page) and open it in the default "
+        "browser. Pick a bundled scenario, switch MINUSMA's withdrawal, Wagner's deployment and Barkhane's exit, "
+        "then Play / Step; the 'Side by side' page (/compare) runs two versions of a scenario on the same seed. "
+        "Works with no internet connection. Stop with Ctrl+C.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: %(default)s, this computer only; "
                         "0.0.0.0 lets other machines on the network connect)")

@@ -1,20 +1,26 @@
-"""The classroom app: Mesa's SolaraViz on the Mali map.
+"""The classroom app: the model on the Mali map in a browser (solara), with a side-by-side page.
 
     sahel-sim viz                      # opens http://127.0.0.1:8765
-    solara run sahel_sim.viz.app       # the same page through solara's own CLI
+    solara run sahel_sim.viz.app       # the same pages through solara's own CLI
 
-Mesa's :func:`~mesa.visualization.SolaraViz` provides the page, Play / Pause / Step / Reset
-and the play-speed controls. This module adds, in the sidebar, the *Scenario* card (a bundled
-preset, MINUSMA withdrawn and when, Wagner deployed, Barkhane's exit date, the seed) and, in
-the main area, the map of Mali with a choice of layer beside four live charts.
+Two pages:
+
+- ``/`` (*One run*): the *Scenario* card in the sidebar (a bundled preset, MINUSMA withdrawn
+  and when, Wagner deployed, Barkhane's exit date, the seed); above the map the run's controls
+  (Reset, Play / Pause, Step, play speed), the date reached and the week; the map of Mali with
+  a choice of layer beside four live charts.
+- ``/compare`` (*Side by side*): one preset and seed, two versions of its interventions (A and
+  B); both runs advance together; two maps and the charts of both runs with their difference.
+
+The model is :class:`~sahel_sim.model.SahelModel` (a Mesa model). Frames are drawn by
+:mod:`sahel_sim.viz.live` (static map layers drawn once, cell colours painted per week, charts
+blitted) and sent as PNG images: no JavaScript charting library, nothing fetched from a CDN.
+With ``solara-assets`` installed the pages work with no internet connection.
 
 Every control's default is read from the preset's scenario file
 (:mod:`sahel_sim.viz.controls`); choosing another preset resets the controls to that file.
-Changing a control rebuilds the model at the scenario's start date; Mesa's Reset rebuilds it
-from the current controls too, so the page never runs a scenario its controls do not show.
-
-Charts and maps are matplotlib PNGs: no JavaScript charting library, nothing fetched from a
-CDN. With ``solara-assets`` installed the page works with no internet connection.
+Changing a control rebuilds the model at the scenario's start date, and Reset rebuilds it from
+the current controls, so the page never runs a scenario its controls do not show.
 """
 
 from __future__ import annotations
@@ -22,24 +28,66 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+import solara.lab
 
 from sahel_sim.config import scenario_to_data
 from sahel_sim.model import SahelModel
 from sahel_sim.viz import controls as C
 from sahel_sim.viz import figures as F
+from sahel_sim.viz import live as L
 
 SCENARIOS_DIR_ENV = "SAHEL_SIM_SCENARIOS"
 """Environment variable naming another folder of presets (``sahel-sim viz --scenarios``)."""
 
-PLAY_INTERVAL_MS = 50
-"""Pause between weeks while playing (Mesa's Play Interval slider can change it)."""
+FRAME_INTERVAL_S = 0.12
+"""Shortest time between two frames while playing (about 8 frames a second: as fast as a
+browser shows them without queueing)."""
+
+SPEEDS: dict[str, int] = {"1 week": 1, "2 weeks": 2, "4 weeks": 4, "8 weeks": 8}
+"""Play speed: weeks the model advances between two frames."""
+DEFAULT_SPEED = "2 weeks"
+
+CSS = """
+.sahel-header { align-items: baseline; gap: 18px; padding: 6px 12px 0 12px; flex-wrap: wrap; }
+.sahel-title { font-size: 1.25em; font-weight: 600; }
+.sahel-nav a { margin-right: 14px; }
+.sahel-page { display: grid; grid-template-columns: 270px minmax(0, 1fr); gap: 10px; padding: 0 12px; }
+.sahel-side { min-width: 0; }
+.sahel-side .v-card { margin-bottom: 8px !important; }
+.sahel-toolbar { align-items: center; gap: 10px; flex-wrap: wrap; margin: 0 0 4px 0; }
+.sahel-toolbar .v-btn { min-width: 72px !important; }
+.sahel-date { font-size: 1.7em; font-weight: 600; white-space: nowrap; }
+.sahel-week { color: #444; white-space: nowrap; }
+.sahel-events { color: #8b0000; }
+.sahel-main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; align-items: start; }
+.sahel-compare { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; }
+.sahel-main img, .sahel-compare img { width: 100%; height: auto; max-height: calc(100vh - 130px);
+  object-fit: contain; object-position: left top; display: block; }
+.sahel-layer { max-width: 250px; }
+.sahel-clock { align-items: baseline; flex-wrap: nowrap; }
+.sahel-compare-charts img { width: 100%; height: auto; display: block; }
+.sahel-compare img.sahel-map-img, .sahel-compare .sahel-map-a img, .sahel-compare .sahel-map-b img {
+  max-height: calc(100vh - 540px); min-height: 300px; }
+.sahel-main { grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); }
+@media (max-width: 1300px) {
+  /* a projector: the run's controls, map and charts first; the scenario card below */
+  .sahel-page { grid-template-columns: minmax(0, 1fr); }
+  .sahel-side { order: 2; display: flex; flex-wrap: wrap; gap: 8px; }
+  .sahel-side .v-card { flex: 1 1 300px; }
+  .sahel-date { font-size: 1.35em; }
+  .sahel-main img { max-height: calc(100vh - 110px); }
+  .sahel-main { grid-template-columns: minmax(0, 1.3fr) minmax(0, 1fr); }
+}
+@media (max-width: 900px) {
+  .sahel-main, .sahel-compare { grid-template-columns: minmax(0, 1fr); }
+}
+"""
 
 
 @cache
@@ -49,13 +97,7 @@ def get_presets() -> dict[str, C.Preset]:
 
 
 class ClassroomModel(SahelModel):
-    """A :class:`SahelModel` built from the classroom controls.
-
-    Mesa's Reset re-creates the model as ``ClassroomModel(**model_params)``; ``controls`` is
-    a callable returning the session's current :class:`~sahel_sim.viz.controls.Controls`, so
-    Reset always builds what the Scenario card shows. A plain ``Controls`` works too (tests,
-    benchmarks); ``None`` means the default preset.
-    """
+    """A :class:`SahelModel` built from the classroom controls (``None``: the default preset)."""
 
     def __init__(self, controls: C.Controls | Callable[[], C.Controls] | None = None) -> None:
         presets = get_presets()
@@ -69,10 +111,15 @@ class ClassroomModel(SahelModel):
         self.key_events = F.key_events(scenario_to_data(scenario).get("interventions", {}))
 
 
+def _fmt(d: dt.date | None) -> str:
+    return d.strftime("%b %Y") if d is not None and d.day == 1 else (d.strftime("%d %b %Y") if d else "")
+
+
 # ---------------------------------------------------------------------------- session state
-# solara.reactive values are per browser session (per virtual kernel), not shared.
+# solara.reactive values at module level are per browser session (per virtual kernel).
 _controls: solara.Reactive[C.Controls | None] = solara.reactive(cast(C.Controls | None, None))
-layer: solara.Reactive[str] = solara.reactive("control")
+_layer: solara.Reactive[str] = solara.reactive("control")
+_speed: solara.Reactive[str] = solara.reactive(DEFAULT_SPEED)
 
 
 def current_controls() -> C.Controls:
@@ -80,46 +127,147 @@ def current_controls() -> C.Controls:
     return value if value is not None else C.defaults_for(get_presets(), C.DEFAULT_PRESET)
 
 
-def _fmt(d: dt.date | None) -> str:
-    return d.strftime("%b %Y") if d is not None and d.day == 1 else (d.strftime("%d %b %Y") if d else "")
-
-
-# ---------------------------------------------------------------------------- components
+# ---------------------------------------------------------------------------- shared widgets
 @solara.component
-def ScenarioCard(model: solara.Reactive[ClassroomModel]):
-    """Preset, interventions and seed. Any change restarts the model from the start date."""
+def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None],
+                rebuild: Callable[[], Any], key_events: list[tuple[dt.date, str]]):
+    """Reset, Play / Pause, Step, speed, map layer, the date reached and the week: for one run
+    or a pair.
+
+    Play advances the chosen number of weeks per frame and stops by itself at the scenario's
+    end; Pause brings Step back. The shown date is the date reached at the shown week.
+    """
+    playing = solara.use_reactive(False)
+    error = solara.use_reactive(cast(str | None, None))
+    live = run.value
+    model = live.model
+
+    def draw() -> None:
+        frame.set(live_now().frame(_layer.value))
+
+    def live_now():
+        return run.value
+
+    def step() -> None:
+        try:
+            live_now().advance(1)
+            draw()
+        except Exception as exc:  # shown, never a dead page
+            error.set(f"error while stepping: {exc}")
+
+    def play_loop() -> None:
+        try:
+            while playing.value:
+                t0 = time.perf_counter()
+                r = live_now()
+                if r.advance(SPEEDS[_speed.value]) == 0:
+                    break
+                frame.set(r.frame(_layer.value))
+                if L.at_end(r.model):
+                    break
+                time.sleep(max(0.0, FRAME_INTERVAL_S - (time.perf_counter() - t0)))
+        except Exception as exc:
+            error.set(f"error while playing: {exc}")
+        finally:
+            playing.set(False)
+            end.set(L.at_end(live_now().model))
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def reset() -> None:
+        playing.set(False)
+        new, first_frame = _start(rebuild())
+        run.set(new)
+        frame.set(first_frame)
+
+    end = solara.use_reactive(False)  # set when a run reaches its end: the buttons change
+    ended = L.at_end(model)
+
+    def step_and_mark() -> None:
+        step()
+        end.set(L.at_end(live_now().model))
+
+    with solara.Row(classes=["sahel-toolbar"]):
+        solara.Button("Reset", on_click=lambda: (reset(), end.set(False)), color="primary", outlined=True,
+                      disabled=playing.value, classes=["sahel-reset"])
+        solara.Button("❚❚ Pause" if playing.value else "▶ Play", on_click=lambda: playing.set(not playing.value),
+                      color="primary", disabled=ended and not playing.value, classes=["sahel-play"])
+        solara.Button("Step", on_click=step_and_mark, color="primary",
+                      disabled=playing.value or ended, classes=["sahel-step"])
+        solara.Select("Speed (per frame)", value=_speed, values=list(SPEEDS), style={"max-width": "130px"},
+                      dense=True, classes=["sahel-speed"])
+        LayerSelect(lambda layer: frame.set(live_now().frame(layer)))
+        Clock(frame, model, key_events=None)
+    Clock(frame, model, key_events=key_events)
+    if error.value:
+        solara.Error(error.value)
+
+
+@solara.component
+def Clock(frame: solara.Reactive[L.Frame | None], model: Any, key_events: list[tuple[dt.date, str]] | None):
+    """The date reached and the week (``key_events=None``), or the latest dated interventions.
+    Only these small components and the pictures read the frame: a new week re-renders them,
+    not the controls."""
+    f = frame.value
+    week = f.week if f is not None else int(model.steps)
+    date = f.date if f is not None else L.shown_date(model)
+    if key_events is None:
+        with solara.Row(classes=["sahel-clock"], gap="10px"):
+            solara.HTML(tag="span", unsafe_innerHTML=f"{date:%d %B %Y}", classes=["sahel-date"])
+            solara.Text(f"week {week} of {model.n_steps}" + (" · end of the scenario" if week >= model.n_steps
+                                                               else ""), classes=["sahel-week"])
+        return
+    shown = [(d, t) for d, t in key_events if model.start_date <= d < date][-2:]
+    solara.Text(" · ".join(f"{d:%b %Y}: {t}" for d, t in reversed(shown)) or " ", classes=["sahel-events"])
+
+
+@solara.component
+def LayerSelect(on_change: Callable[[str], None]):
+    labels = {spec.label: key for key, spec in F.LAYERS.items()}
+
+    def choose(label: str) -> None:
+        _layer.set(labels[label])
+        on_change(labels[label])
+
+    solara.Select("Map layer", value=F.LAYERS[_layer.value].label, values=list(labels), on_value=choose,
+                  classes=["sahel-layer"], dense=True)
+
+
+# ---------------------------------------------------------------------------- one run
+@solara.component
+def ScenarioCard(on_controls: Callable[[C.Controls], None], controls: C.Controls, changes: tuple[str, ...],
+                 *, title: str = "Scenario", show_preset: bool = True, show_seed: bool = True,
+                 css_class: str = "sahel-scenario"):
+    """Preset, interventions and seed. Any change restarts the run from the start date."""
     presets = get_presets()
-    c = current_controls()
+    c = controls
     scenario = presets[c.preset].scenario
     error = solara.use_reactive(cast(str | None, None))
 
     def apply(new: C.Controls) -> None:
         try:
-            m = ClassroomModel(new)
+            C.build_scenario(presets, new)
         except Exception as exc:  # a ConfigError from an impossible combination: show it
             error.set(str(exc))
             return
         error.set(None)
-        _controls.set(new)
-        model.set(m)
+        on_controls(new)
 
     def change(**kw: Any) -> None:
-        apply(dataclasses.replace(current_controls(), **kw))
+        apply(dataclasses.replace(c, **kw))
 
-    dates_m = C.month_choices(scenario, keep=[c.minusma_withdrawal_date])
-    dates_b = C.month_choices(scenario, keep=[c.barkhane_exit_date])
-    label_m = {_fmt(d): d for d in dates_m}
-    label_b = {_fmt(d): d for d in dates_b}
-
+    label_m = {_fmt(d): d for d in C.month_choices(scenario, keep=[c.minusma_withdrawal_date])}
+    label_b = {_fmt(d): d for d in C.month_choices(scenario, keep=[c.barkhane_exit_date])}
     small = {"font-size": "0.85em", "color": "#555", "margin": "0 0 4px 0", "display": "block"}
     row = {"align-items": "center", "gap": "8px", "flex-wrap": "nowrap"}
-    with solara.Card("Scenario", margin=0, classes=["sahel-scenario"]):
-        solara.Select("Preset (scenario file)", value=c.preset, values=list(presets),
-                      on_value=lambda name: apply(C.with_preset(presets, current_controls(), name)))
-        if scenario.description:
-            solara.Text(scenario.description, style=small)
+    with solara.Card(title, margin=0, classes=[css_class]):
+        if show_preset:
+            solara.Select("Preset (scenario file)", value=c.preset, values=list(presets),
+                          on_value=lambda name: apply(C.with_preset(presets, c, name)))
+            if scenario.description:
+                solara.Text(scenario.description, style=small)
+
         def switch_with_date(label: str, flag: str, date_field: str, labels: dict) -> None:
-            """A checkbox for an intervention and, when the preset dates it, its month."""
             with solara.Row(style=row):
                 solara.Checkbox(label=label, value=getattr(c, flag), on_value=lambda v: change(**{flag: bool(v)}))
                 if getattr(c, date_field) is not None:
@@ -131,71 +279,169 @@ def ScenarioCard(model: solara.Reactive[ClassroomModel]):
         solara.Checkbox(label="Wagner deployed", value=c.wagner_deployed,
                         on_value=lambda v: change(wagner_deployed=bool(v)))
         switch_with_date("Barkhane leaves", "barkhane_withdrawn", "barkhane_exit_date", label_b)
-        solara.InputInt("Seed", value=c.seed, on_value=lambda v: change(seed=int(v)) if v is not None and v >= 0
-                        else error.set("the seed is a non-negative whole number"))
-        changes = model.value.changes
+        if show_seed:
+            solara.InputInt("Seed", value=c.seed, on_value=lambda v: change(seed=int(v)) if v is not None and v >= 0
+                            else error.set("the seed is a non-negative whole number"))
         solara.Text(("Changed from the preset: " + "; ".join(changes)) if changes else "As in the preset file.",
                     style={**small, "font-weight": "600" if changes else "normal"}, classes=["sahel-changes"])
-        solara.Text("Any change restarts the run at the start date.", style=small)
         if error.value:
             solara.Error(error.value)
 
 
-@solara.component
-def DateBanner(model: ClassroomModel):
-    """The current date, large, with the scenario's latest dated interventions."""
-    update_counter.get()
-    today = model.current_date
-    shown = [(d, t) for d, t in model.key_events if model.start_date <= d <= today][-2:]
-    with solara.Row(style={"align-items": "baseline", "gap": "24px", "flex-wrap": "wrap"}):
-        solara.HTML(tag="div", unsafe_innerHTML=f"<span class='sahel-date' style='font-size:1.8em;font-weight:600'>"
-                    f"{today:%d %B %Y}</span>")
-        solara.Text(f"week {model.steps} of {model.n_steps} · {model.config.name} · seed {model.seed}")
-        for d, text in reversed(shown):
-            solara.Text(f"{d:%b %Y}: {text}", style={"color": "#555"})
+def _start(live: Any) -> tuple[Any, L.Frame]:
+    frame = live.frame(_layer.value)
+    _prepare(live)
+    return live, frame
+
+
+def _prepare(live: Any) -> Any:
+    """Scale the new run's charts in the background (:data:`sahel_sim.viz.live.LOOK_AHEAD_WEEKS`)."""
+    import threading
+
+    threading.Thread(target=live.prepare, name="sahel-look-ahead", daemon=True).start()
+    return live
 
 
 @solara.component
-def MapView(model: ClassroomModel):
-    update_counter.get()
-    labels = {spec.label: key for key, spec in F.LAYERS.items()}
-    solara.Select("Map layer", value=F.LAYERS[layer.value].label, values=list(labels),
-                  on_value=lambda s: layer.set(labels[s]))
-    canvas = solara.use_memo(lambda: F.live_map_figure(model, layer.value), [])  # redrawn in place
-    deps = [update_counter.value, layer.value, id(model)]
-    fig = solara.use_memo(lambda: F.live_map_figure(model, layer.value, fig=canvas), deps)
-    solara.FigureMatplotlib(fig, dependencies=deps, format="png", dpi=F.LIVE_DPI, **F.LIVE_PNG_OPTIONS)
-
-
-@solara.component
-def ChartsView(model: ClassroomModel):
-    update_counter.get()
-    canvas = solara.use_memo(lambda: F.live_charts_figure(model), [])  # redrawn in place
-    deps = [update_counter.value, id(model)]
-    fig = solara.use_memo(lambda: F.live_charts_figure(model, fig=canvas), deps)
-    solara.FigureMatplotlib(fig, dependencies=deps, format="png", dpi=F.LIVE_DPI, **F.LIVE_PNG_OPTIONS)
+def Picture(frame: solara.Reactive[L.Frame | None], css_class: str, map_index: int | None = None):
+    """One image of the current frame (a map, or the charts when ``map_index`` is None). Only
+    these components read the frame, so a new week re-renders the images and the counter,
+    not the page."""
+    f = frame.value
+    data = None if f is None else (f.charts if map_index is None else f.maps[map_index])
+    with solara.Div(classes=css_class.split()):
+        if data is not None:
+            solara.Image(data, format=L.IMAGE_FORMAT)
 
 
 @solara.component
 def Page():
-    initial = solara.use_memo(lambda: ClassroomModel(current_controls), [])
-    model = solara.use_reactive(initial)
-    SolaraViz(
-        model,
-        components=[],  # the main area below is laid out here, map beside charts
-        model_params={"controls": current_controls},
-        play_interval=PLAY_INTERVAL_MS,
-        name="sahel-sim: Mali classroom",
-    )
-    with solara.Sidebar():
-        ScenarioCard(model)
-    with solara.Column(style={"padding": "8px 16px"}):
-        DateBanner(model.value)
-        with solara.Columns([5, 6]):
-            with solara.Column(classes=["sahel-map"]):
-                MapView(model.value)
-            with solara.Column(classes=["sahel-charts"]):
-                ChartsView(model.value)
+    solara.Style(CSS)
+    solara.Title("sahel-sim: Mali classroom")
+    first = solara.use_memo(lambda: _start(L.LiveRun(ClassroomModel(current_controls()))), [])
+    run = solara.use_reactive(first[0])
+    frame = solara.use_reactive(first[1])
+    model = cast(ClassroomModel, run.value.model)
+
+    def rebuild() -> L.LiveRun:
+        return L.LiveRun(ClassroomModel(current_controls()))
+
+    def on_controls(new: C.Controls) -> None:
+        _controls.set(new)
+        fresh, first_frame = _start(rebuild())
+        run.set(fresh)
+        frame.set(first_frame)
+
+    Header("One run")
+    with solara.Div(classes=["sahel-page"]):
+        with solara.Div(classes=["sahel-side"]):
+            ScenarioCard(on_controls, current_controls(), model.changes)
+            solara.Text("Any change restarts the run at the start date.",
+                        style={"font-size": "0.85em", "color": "#555", "margin": "6px 2px"})
+        with solara.Column(gap="2px", style={"min-width": "0"}):
+            RunControls(run, frame, rebuild, model.key_events)
+            with solara.Div(classes=["sahel-main"]):
+                Picture(frame, "sahel-map", 0)
+                Picture(frame, "sahel-charts")
 
 
-page = Page
+# ---------------------------------------------------------------------------- side by side
+_compare_a: solara.Reactive[C.Controls | None] = solara.reactive(cast(C.Controls | None, None))
+_compare_b: solara.Reactive[C.Controls | None] = solara.reactive(cast(C.Controls | None, None))
+
+
+def compare_defaults() -> tuple[C.Controls, C.Controls]:
+    """A: the default preset as in its file; B: the same without Wagner (the lesson's question)."""
+    a = C.defaults_for(get_presets(), C.DEFAULT_PRESET)
+    return a, dataclasses.replace(a, wagner_deployed=not a.wagner_deployed)
+
+
+def compare_controls() -> tuple[C.Controls, C.Controls]:
+    da, db = compare_defaults()
+    return _compare_a.value or da, _compare_b.value or db
+
+
+def arm_label(which: str, c: C.Controls) -> str:
+    changes = C.describe(get_presets(), c)
+    return f"{which}: {c.preset}" + (f" ({'; '.join(changes)})" if changes else " (as in the file)")
+
+
+def build_comparison() -> L.LiveComparison:
+    a, b = compare_controls()
+    return L.LiveComparison(ClassroomModel(a), ClassroomModel(b), ("A", "B"))
+
+
+@solara.component
+def ComparePage():
+    solara.Style(CSS)
+    solara.Title("sahel-sim: side by side")
+    first = solara.use_memo(lambda: _start(build_comparison()), [])
+    run = solara.use_reactive(first[0])
+    frame = solara.use_reactive(first[1])
+    a, b = compare_controls()
+
+    def set_arms(new_a: C.Controls, new_b: C.Controls) -> None:
+        # one preset and one seed for both arms: the same window and the same chance
+        presets = get_presets()
+        if new_a.preset != a.preset:
+            new_b = C.with_preset(presets, new_b, new_a.preset)
+        new_b = dataclasses.replace(new_b, seed=new_a.seed)
+        _compare_a.set(new_a)
+        _compare_b.set(new_b)
+        fresh, first_frame = _start(build_comparison())
+        run.set(fresh)
+        frame.set(first_frame)
+
+    model = cast(ClassroomModel, run.value.model)
+    Header("Side by side")
+    with solara.Div(classes=["sahel-page"]):
+        with solara.Div(classes=["sahel-side"]):
+            ScenarioCard(lambda c: set_arms(c, b), a, tuple(C.describe(get_presets(), a)), title="A",
+                         css_class="sahel-arm-a")
+            ScenarioCard(lambda c: set_arms(a, c), b, tuple(C.describe(get_presets(), b)),
+                         title="B (same preset, same seed)", show_preset=False, show_seed=False,
+                         css_class="sahel-arm-b")
+            solara.Text("Both runs use the same preset and seed: the difference is the interventions.",
+                        style={"font-size": "0.85em", "color": "#555", "margin": "6px 2px"})
+        with solara.Column(gap="2px", style={"min-width": "0"}):
+            RunControls(run, frame, build_comparison, model.key_events)
+            with solara.Div(classes=["sahel-compare"]):
+                for i, (which, c) in enumerate((("A", a), ("B", b))):
+                    with solara.Column(gap="0px", style={"min-width": "0"}):
+                        solara.Text(arm_label(which, c), style={"font-weight": "600"})
+                        Picture(frame, f"sahel-map-{which.lower()}", i)
+            Picture(frame, "sahel-charts sahel-compare-charts")
+            with solara.Div():
+                solara.Markdown("**Reading the charts.** Grey: run A; orange: run B; shaded: B - A "
+                            "(red where B is higher, blue where lower). Both runs share the preset and the seed, "
+                            "so until the first intervention that differs they are identical week by week; "
+                            "after it, the difference is the intervention's effect in this run plus chance. "
+                            "Change the seed to see how much of it is chance.")
+
+
+@solara.component
+def Header(current: str):
+    """Title and the two pages (no app bar: the screen's height goes to the map)."""
+    with solara.Row(classes=["sahel-header"]):
+        solara.Text("sahel-sim: Mali classroom", classes=["sahel-title"])
+        with solara.Row(classes=["sahel-nav"], gap="14px"):
+            for label, path in (("One run", "/"), ("Side by side", "/compare")):
+                if label == current:
+                    solara.Text(label, style={"font-weight": "600", "text-decoration": "underline"})
+                else:
+                    solara.Link(path, children=[label])
+
+
+@solara.component
+def Layout(children: list = []):  # noqa: B006  # solara's layout signature
+    """The whole page is the route's content: no app bar, no drawer."""
+    with solara.Column(gap="0px", style={"padding": "0"}) as main:
+        for child in children:
+            solara.display(child)
+    return main
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="One run", layout=Layout),
+    solara.Route(path="compare", component=ComparePage, label="Side by side"),
+]

@@ -79,13 +79,14 @@ LAYERS: dict[str, Layer] = {
 def draw_layer(ax: Axes, grid: Any, layer: str, values: np.ndarray, *, factions: Sequence[str],
                title: str | None = None, vmax: float | None = None, legend: bool = True,
                legend_below: bool | None = None, title_size: float = 12,
-               show_towns: bool = True, show_bases: bool = True) -> Axes:
+               show_towns: bool = True, show_bases: bool = True, **grid_kw: Any) -> Axes:
     """Draw one map layer with :func:`~sahel_sim.viz.mapplot.draw_grid`.
 
     ``values`` is per cell: a faction index (-1 for none) for ``control``, a number otherwise.
     ``vmax`` fixes the colour scale (animations and the app keep it steady across frames).
     The legend (factions, towns, camps) goes below the map when ``legend_below`` (default: for
-    continuous layers, whose colour bar takes the right-hand side).
+    continuous layers, whose colour bar takes the right-hand side). Other keywords go to
+    ``draw_grid`` (``bases``, ``draw_cells``, ``legend_kinds``, ``all_categories``).
     """
     from sahel_sim.viz.mapplot import draw_grid
 
@@ -96,11 +97,12 @@ def draw_layer(ax: Axes, grid: Any, layer: str, values: np.ndarray, *, factions:
         labels = [*factions, NO_CONTROL_LABEL]
         colors = [actor_color(f, i) for i, f in enumerate(factions)] + [NO_CONTROL_COLOR]
         draw_grid(ax, grid, codes, categorical_labels=labels, colors=colors, show_towns=show_towns,
-                  show_bases=show_bases, legend=legend)
+                  show_bases=show_bases, legend=legend, **grid_kw)
     else:
         top = vmax if vmax is not None else spec.vmax
+        grid_kw.pop("all_categories", None)
         draw_grid(ax, grid, np.asarray(values, dtype=np.float64), cmap=spec.cmap, show_towns=show_towns,
-                  show_bases=show_bases, legend=legend, vmin=0.0, vmax=top, colorbar_label=spec.unit)
+                  show_bases=show_bases, legend=legend, vmin=0.0, vmax=top, colorbar_label=spec.unit, **grid_kw)
     if title:
         ax.set_title(title, fontsize=title_size, fontweight="bold", loc="left")
     below = (not spec.categorical) if legend_below is None else legend_below
@@ -134,6 +136,7 @@ class RunData:
     interventions: dict[str, dict[str, Any]] = field(default_factory=dict)
     actors: tuple[str, ...] = ()
     snapshot_every_weeks: int = 1
+    actor_bases: dict[str, str] = field(default_factory=dict)  # actor -> the kind of base it holds
 
     @property
     def label(self) -> str:
@@ -154,17 +157,67 @@ def run_data(obj: Any) -> RunData:
         return RunData(name=obj.scenario.name, seed=obj.seed, events=obj.events.to_pandas(),
                        weekly=obj.weekly.to_pandas(), snapshots=obj.snapshots,
                        interventions=sc.get("interventions", {}), actors=tuple(obj.scenario.actors),
-                       snapshot_every_weeks=obj.scenario.outputs.snapshot_every_weeks)
+                       snapshot_every_weeks=obj.scenario.outputs.snapshot_every_weeks,
+                       actor_bases={a: spec.bases for a, spec in obj.scenario.actors.items() if spec.bases})
     if isinstance(obj, LoadedRun):
         man = obj.manifest
         sc = man.get("scenario", {}) or {}
         return RunData(name=str(man.get("scenario_name", obj.path.name)), seed=man.get("seed"),
                        events=obj.events, weekly=obj.weekly, snapshots=obj.snapshots,
                        interventions=sc.get("interventions", {}) or {}, actors=tuple(sc.get("actors", {}) or ()),
-                       snapshot_every_weeks=int((sc.get("outputs") or {}).get("snapshot_every_weeks", 1)))
+                       snapshot_every_weeks=int((sc.get("outputs") or {}).get("snapshot_every_weeks", 1)),
+                       actor_bases={a: (spec or {}).get("bases") for a, spec in (sc.get("actors") or {}).items()
+                                    if (spec or {}).get("bases")})
     if isinstance(obj, RunData):
         return obj
     raise TypeError(f"expected a RunResult, LoadedRun or results folder, got {type(obj).__name__}")
+
+
+def bases_at(data: RunData, grid: Any, date: dt.date) -> list | None:
+    """The grid's bases that exist in the run at ``date``, read from the run's scenario and
+    weekly strengths (the static maps' counterpart of :func:`sahel_sim.viz.live.visible_bases`).
+
+    A base belongs to the actor holding bases of its kind (a MINUSMA HQ to the actor holding
+    MINUSMA camps); it is drawn while that actor has fighters, unless a withdrawal that
+    follows the camps' documented closures has passed its closure date, or a dated
+    ``close_bases`` (not reopened) took it. ``None`` when the run does not say (older
+    results without the scenario's actors): draw every base.
+    """
+    import pandas as pd
+
+    if not data.actor_bases:
+        return None
+    owners = {kind: a for a, kind in data.actor_bases.items()}
+    nat = national_weekly(data.weekly)
+    at = nat.index[nat.index <= pd.Timestamp(date)]
+    row = nat.loc[at[-1]] if len(at) else None
+    closing: set[str] = set()
+    lost: set[tuple[str, str]] = set()
+    for _, iv in sorted(data.interventions.items(), key=lambda kv: str(kv[1].get("date"))):
+        d = iv.get("date")
+        d = dt.date.fromisoformat(d) if isinstance(d, str) else d
+        if d is None or d > date:
+            continue
+        actor = iv.get("actor", "")
+        if iv.get("type") == "withdraw" and iv.get("follow_base_closures"):
+            closing.add(actor)
+        for name in iv.get("bases", []) or []:
+            if iv.get("type") == "close_bases":
+                lost.add((actor, name))
+            elif iv.get("type") == "open_bases":
+                lost.discard((actor, name))
+    shown = []
+    for b in grid.bases:
+        kind = b.kind if b.kind in owners else ("minusma_camp" if b.kind == "minusma_hq" else b.kind)
+        actor = owners.get(kind)
+        if actor is None or row is None or float(row.get(f"strength_{actor}", 0.0)) <= 0:
+            continue
+        if actor in closing and b.closed is not None and b.closed < date + dt.timedelta(days=7):
+            continue
+        if (actor, b.name) in lost:
+            continue
+        shown.append(b)
+    return shown
 
 
 def national_weekly(weekly: pd.DataFrame) -> pd.DataFrame:
@@ -404,7 +457,8 @@ def summary_figure(result: Any, path: str | Path, *, formats: Sequence[str] = ("
     if len(snap.dates):
         grid = _grid_for(snap)
         draw_layer(ax_map, grid, "control", snap.control[-1], factions=snap.factions,
-                   title=f"Who controls each cell, {snap.dates[-1]:%d %b %Y}")
+                   title=f"Who controls each cell, {snap.dates[-1]:%d %b %Y}",
+                   bases=bases_at(data, grid, snap.dates[-1]))
     fig.suptitle(f"sahel-sim: {data.label}", fontsize=13, x=0.01, ha="left")
     return _save(fig, Path(path), formats)
 
@@ -491,6 +545,7 @@ def layers_figure(run: Any, path: str | Path, *, formats: Sequence[str] = ("png"
     for ax, layer in zip(axes, LAYERS, strict=False):
         draw_layer(ax, grid, layer, snapshot_layer(snap, layer, t, every_weeks=d.snapshot_every_weeks),
                    factions=snap.factions, title=LAYERS[layer].label, show_bases=layer == "control",
+                   bases=bases_at(d, grid, snap.dates[t]),
                    show_towns=layer == "control", legend_below=True,
                    vmax=layer_vmax(snap, layer, every_weeks=d.snapshot_every_weeks))
     axes[-1].set_visible(False)
@@ -589,7 +644,12 @@ def key_events(interventions: Mapping[str, Mapping[str, Any]]) -> list[tuple[dt.
             continue
         actor = iv.get("actor", "")
         kind = iv.get("type", "")
+        bases = ", ".join(iv.get("bases", []) or [])
+        regions = ", ".join(iv.get("regions", []) or [])
         text = {
+            "open_bases": f"{actor} takes {bases}" if bases else f"{actor} opens bases",
+            "close_bases": f"{actor} loses {bases}" if bases else f"{actor} closes bases",
+            "set_regions": f"{actor} operates in {regions}" if regions else f"{actor}'s regions change",
             "deploy": f"{actor} deploys ({float(iv.get('strength', 0)):,.0f})",
             "withdraw": f"{actor} withdraws",
             "set_strength": f"{actor} to {float(iv.get('strength', 0)):,.0f}",

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 from matplotlib import colors as mcolors
+from matplotlib import transforms as mtransforms
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -20,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sahel_sim.geography import REGIONS, MaliGrid
+from sahel_sim.geography.grid import Base, Town
 
 MAP_TITLE = "sahel-sim: Mali on PRIO-GRID (0.5°)"
 
@@ -53,10 +56,12 @@ NEIGHBOUR_DISPLAY = {"Cote d'Ivoire": "Côte d'Ivoire"}
 # Regional capitals are always labelled (the seat of Taoudenit is Taoudenni).
 CAPITALS = ("Bamako", "Kayes", "Koulikoro", "Sikasso", "Ségou", "Mopti", "Timbuktu", "Gao",
             "Ménaka", "Kidal", "Taoudenni")
+MAP_FACE = "#f7f9fb"
+"""Colour of the map around Mali (neighbouring countries)."""
 EXTENT = (-13.0, 5.0, 9.6, 25.4)  # lon_min, lon_max, lat_min, lat_max
 
 BASE_STYLE = {
-    "minusma_camp": {"marker": "^", "color": "#1f5fbf", "size": 55, "label": "MINUSMA camp (closed 2023)"},
+    "minusma_camp": {"marker": "^", "color": "#1f5fbf", "size": 55, "label": "MINUSMA camp"},
     "minusma_hq": {"marker": "*", "color": "#1f5fbf", "size": 150, "label": "MINUSMA HQ"},
     "fama_garrison": {"marker": "s", "color": "#1e5631", "size": 30, "label": "FAMa garrison"},
 }
@@ -100,6 +105,109 @@ def _labelled_towns(grid: MaliGrid, extra: int = 8, min_sep_deg: float = 0.7):
     return chosen
 
 
+# Candidate label positions around a town, in order of preference (cartographic convention:
+# upper right first): offset in points from the town and the text's alignment there.
+_RING: tuple[tuple[float, float, str, str], ...] = (
+    (4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"), (-4, -3, "right", "top"),
+    (0, 5, "center", "bottom"), (0, -5, "center", "top"), (6, 0, "left", "center"), (-6, 0, "right", "center"),
+)
+# a second ring further out, for crowded places (Bamako among its camps and garrisons)
+LABEL_CANDIDATES: tuple[tuple[float, float, str, str], ...] = _RING + tuple(
+    (2.5 * dx, 2.5 * dy, ha, va) for dx, dy, ha, va in _RING)
+TOWN_MARKER_PT = 2.0
+"""Half-size of a town's dot in points (labels keep clear of every other town's dot)."""
+
+
+class TownLabels(Artist):
+    """Town names placed at draw time so that no two labels overlap, nor a label and a dot.
+
+    Greedy placement in priority order (Bamako, the regional capitals, then the other towns by
+    population): each label takes the first of :data:`LABEL_CANDIDATES` whose box (with its
+    white backing) lies inside the axes and clear of every label already placed and of every
+    other town's dot; a label with no free position is left out. Placement runs at each draw
+    with the final transforms, so it holds at any figure size, dpi or layout. ``placed`` holds
+    the last placement as ``(name, Bbox in display pixels)`` for tests.
+    """
+
+    def __init__(self, towns: Sequence[Town], *, fontsize: float = 9.5, capital_fontsize: float = 11.0,
+                 zorder: float = 7, avoid: Sequence[tuple[float, float, float]] = ()) -> None:
+        super().__init__()
+        self.towns = list(towns)
+        self.avoid = list(avoid)  # (lon, lat, half-size in points): other markers labels keep clear of
+        self.fontsize = fontsize
+        self.capital_fontsize = capital_fontsize
+        self.set_zorder(zorder)
+        self.placed: list[tuple[str, mtransforms.Bbox]] = []
+        self.dropped: list[str] = []
+        self._texts: list = []
+
+    def _make_text(self, town: Town, candidate: tuple[float, float, str, str]):
+        from matplotlib.text import Text
+
+        big = town.name == "Bamako"
+        dx, dy, ha, va = candidate
+        ax = self.axes
+        offset = mtransforms.offset_copy(ax.transData, fig=ax.figure, x=dx, y=dy, units="points")
+        size = self.capital_fontsize if big else self.fontsize
+        t = Text(town.lon, town.lat, town.name, ha=ha, va=va, fontsize=size,
+                 fontweight="bold" if big else "normal", transform=offset, zorder=self.get_zorder(),
+                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+        t.set_figure(ax.figure)
+        t.set_clip_on(False)
+        return t
+
+    def place(self, renderer) -> None:
+        ax = self.axes
+        scale = ax.figure.dpi / 72.0
+        pts = ax.transData.transform(np.array([[t.lon, t.lat] for t in self.towns]).reshape(-1, 2))
+        r = TOWN_MARKER_PT * scale
+        dots = [mtransforms.Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in pts]
+        others = []
+        for lon, lat, half in self.avoid:
+            x, y = ax.transData.transform((lon, lat))
+            rr = half * scale
+            others.append(mtransforms.Bbox.from_extents(x - rr, y - rr, x + rr, y + rr))
+        frame = ax.get_window_extent(renderer)
+        placed: list[tuple[str, mtransforms.Bbox]] = []
+        texts, dropped = [], []
+        for k, town in enumerate(self.towns):
+            pad = 0.2 * (self.capital_fontsize if town.name == "Bamako" else self.fontsize) * scale
+            for cand in LABEL_CANDIDATES:
+                t = self._make_text(town, cand)
+                box = t.get_window_extent(renderer).expanded(1.0, 1.0)
+                box = mtransforms.Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+                inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+                if not inside or any(box.overlaps(b) for _, b in placed) or any(
+                        box.overlaps(d) for j, d in enumerate(dots) if j != k) or any(box.overlaps(o) for o in others):
+                    continue
+                placed.append((town.name, box))
+                texts.append(t)
+                break
+            else:
+                dropped.append(town.name)
+        self.placed, self.dropped, self._texts = placed, dropped, texts
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible():
+            return
+        self.place(renderer)
+        for t in self._texts:
+            t.draw(renderer)
+        self.stale = False
+
+
+def town_priority(towns: Sequence[Town]) -> list[Town]:
+    """Bamako, then the regional capitals, then the other towns, each group by population."""
+    return sorted(towns, key=lambda t: (t.name != "Bamako", t.name not in CAPITALS, -t.population))
+
+
+def base_marker_xy(bases: Sequence[Base]) -> tuple[list[float], list[float]]:
+    """Where base markers are drawn (lon, lat): camps left and garrisons right of the site,
+    so that both show where a town has both."""
+    dx = [0.12 if b.kind == "fama_garrison" else -0.12 for b in bases]
+    return [b.lon + d for b, d in zip(bases, dx, strict=True)], [b.lat - 0.1 for b in bases]
+
+
 def draw_grid(
     ax: Axes,
     grid: MaliGrid,
@@ -115,14 +223,28 @@ def draw_grid(
     vmin: float | None = None,
     vmax: float | None = None,
     colorbar_label: str | None = None,
+    bases: Sequence[Base] | None = None,
+    draw_cells: bool = True,
+    legend_kinds: Sequence[str] | None = None,
+    all_categories: bool = False,
+    label_clear_of: Sequence[Base] | None = None,
+    text_scale: float = 1.0,
 ) -> Axes:
     """Draw a per-cell layer of ``grid`` on ``ax`` in lon/lat.
 
     ``values=None`` draws the regions. Integer values with ``categorical_labels`` (and
     optionally ``colors``, one per category) are drawn as categories with a legend; any
     other values as a continuous field with a colour bar. Region boundaries follow cell
-    edges; the national outline, neighbour names, towns (top 12 plus regional capitals)
-    and bases (MINUSMA camps, FAMa garrisons) are overlaid.
+    edges; the national outline, neighbour names, towns (regional capitals plus the largest
+    others, labels placed so that none overlap: :class:`TownLabels`) and bases (MINUSMA camps,
+    FAMa garrisons) are overlaid.
+
+    ``bases`` lists the bases to draw (default: every base of the grid; the app passes those
+    open in the running model). ``draw_cells=False`` draws everything but the cells (the app
+    paints the cells itself under this overlay); ``legend_kinds`` names the base kinds listed in
+    the legend even when none is drawn; ``all_categories`` lists every category in the legend,
+    not only those present; town labels keep clear of the markers of ``label_clear_of``
+    (default: the bases drawn). ``text_scale`` enlarges every text (the app's small images).
     """
     if values is None:
         values, categorical_labels, colors = grid.region, REGIONS, colors or REGION_COLORS
@@ -141,13 +263,15 @@ def draw_grid(
             raise ValueError(f"need {k} colors for {k} categories, got {len(cols)}")
         cm = mcolors.ListedColormap(cols[:k])
         norm = mcolors.BoundaryNorm(np.arange(-0.5, k + 0.5), k)
-        ax.imshow(img, origin="lower", extent=extent, cmap=cm, norm=norm, interpolation="nearest", zorder=1)
-        present = set(np.unique(values).astype(int).tolist())
+        if draw_cells:
+            ax.imshow(img, origin="lower", extent=extent, cmap=cm, norm=norm, interpolation="nearest", zorder=1)
+        present = set(range(k)) if all_categories else set(np.unique(values).astype(int).tolist())
         handles += [Patch(facecolor=cols[i], edgecolor="0.4", label=categorical_labels[i])
                     for i in range(k) if i in present]
     else:
         im = ax.imshow(img, origin="lower", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax,
                        interpolation="nearest", zorder=1)
+        im.set_visible(draw_cells)
         cb = ax.figure.colorbar(im, ax=ax, shrink=0.75, pad=0.02)
         if colorbar_label:
             cb.set_label(colorbar_label)
@@ -157,26 +281,31 @@ def draw_grid(
 
     for name, (x, y, rot) in NEIGHBOUR_LABELS.items():
         ax.text(x, y, NEIGHBOUR_DISPLAY.get(name, name).upper(), ha="center", va="center", rotation=rot,
-                fontsize=10, color="0.45", style="italic", zorder=2)
+                fontsize=10 * text_scale, color="0.45", style="italic", zorder=2)
 
     if show_towns:
-        towns = _labelled_towns(grid)
-        ax.scatter([t.lon for t in towns], [t.lat for t in towns], s=14, c="black", zorder=6)
-        for t in towns:
-            big = t.name == "Bamako"
-            ax.annotate(t.name, (t.lon, t.lat), xytext=(-8, -4) if big else (4, 3), textcoords="offset points",
-                        ha="right" if big else "left", va="top" if big else "baseline", fontsize=11 if big else 9.5,
-                        fontweight="bold" if big else "normal",
-                        zorder=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+        towns = town_priority(_labelled_towns(grid))
+        ax.scatter([t.lon for t in towns], [t.lat for t in towns], s=14, c="black",
+                   zorder=6)
+        avoid = []
+        clear_of = label_clear_of if label_clear_of is not None else (
+            (grid.bases if bases is None else bases) if show_bases else ())
+        if clear_of:
+            for b in clear_of:
+                x, y = base_marker_xy([b])
+                avoid.append((x[0], y[0], 3.5 if b.kind != "minusma_hq" else 5.0))
+        ax.add_artist(TownLabels(towns, avoid=avoid, fontsize=9.5 * text_scale, capital_fontsize=11 * text_scale))
         handles.append(Line2D([], [], marker="o", linestyle="", color="black", markersize=4, label="town"))
     if show_bases:
+        shown = list(grid.bases if bases is None else bases)
         for kind, st in BASE_STYLE.items():
-            bs = [b for b in grid.bases if b.kind == kind]
-            if not bs:
+            bs = [b for b in shown if b.kind == kind]
+            if bs:
+                x, y = base_marker_xy(bs)
+                ax.scatter(x, y, marker=st["marker"], s=st["size"], c=st["color"], edgecolors="white",
+                           linewidths=0.6, zorder=8)
+            elif legend_kinds is None or kind not in legend_kinds:
                 continue
-            dx = 0.12 if kind == "fama_garrison" else -0.12  # side by side where both exist
-            ax.scatter([b.lon + dx for b in bs], [b.lat - 0.1 for b in bs], marker=st["marker"], s=st["size"],
-                       c=st["color"], edgecolors="white", linewidths=0.6, zorder=8)
             handles.append(Line2D([], [], marker=st["marker"], linestyle="", color=st["color"],
                                   markersize=8 if kind != "minusma_hq" else 11, label=st["label"]))
 
@@ -185,12 +314,16 @@ def draw_grid(
     ax.set_aspect(1.0 / np.cos(np.radians(17.5)))  # equirectangular at Mali's mid-latitude
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
-    ax.set_facecolor("#f7f9fb")
+    ax.set_facecolor(MAP_FACE)
     ax.grid(color="white", linewidth=0.5, zorder=0)
     if title:
         ax.set_title(title, fontsize=14, fontweight="bold")
     if legend and handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9 * text_scale, frameon=False)
+    if text_scale != 1.0:
+        ax.tick_params(labelsize=9 * text_scale)
+        ax.xaxis.label.set_size(10 * text_scale)
+        ax.yaxis.label.set_size(10 * text_scale)
     return ax
 
 
