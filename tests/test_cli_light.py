@@ -32,7 +32,7 @@ def _probe(argv: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-SUBCOMMANDS = ("run", "map", "sweep", "compare", "sensitivity", "viz", "plot", "animate", "calibrate", "validate")
+SUBCOMMANDS = ("run", "map", "sweep", "compare", "sensitivity", "viz", "plot", "animate", "calibrate", "validate", "export")
 
 
 @pytest.mark.parametrize("argv", [["--help"], *[[c, "--help"] for c in SUBCOMMANDS]], ids=lambda a: " ".join(a))
