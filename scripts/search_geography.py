@@ -7,6 +7,9 @@ recalibration of issue 11): Latin-hypercube points, each run on a few seeds, sco
     + 0.3 x mean |log| error of the events involving each actor group per year 2012-2019
     + 2 x hinges at the issue's tolerances: each period's distance above 0.19, each year's
       |log ratio| above log 1.35
+    + 0.3 x |log| error of civilian deaths before and after Wagner (targets.yaml), 0.3 x mean
+      |log| error of deaths in violence against civilians per year 2012-2019 (ACLED), 0.5 x the
+      total variation distance of the perpetrator mix of H2 2021 (MINUSMA, mali_facts s2)
     + penalties for missing the dated control facts (CMA in Kidal 2014-23, IS Sahel in Menaka
       by mid-2022, no armed group holding most of Sikasso, Kayes or Koulikoro before 2022) and
       for fewer than 8 militant Islamist events within 150 km of Bamako in H1 2023 (ACSS: 16)
@@ -48,6 +51,7 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "mechanisms.civilians.coercion_rate_per_week": (0.05, 0.25, "log"),
     "mechanisms.civilians.state_harm_rate_per_week": (0.1, 0.8, "log"),
     "mechanisms.civilians.militia_rate_per_week": (0.05, 0.4, "log"),
+    "mechanisms.civilians.fatalities_per_attack": (1.5, 4.0, "log"),
     "mechanisms.peacekeeping.target_weight": (0.5, 4.0, "log"),
     "mechanisms.recruitment.fighters_per_thousand_sympathisers": (2.5, 6.0, "log"),
     "mechanisms.recruitment.demobilisation_per_week": (0.003, 0.03, "log"),
@@ -83,6 +87,50 @@ def actor_involvement_error(events: list) -> float:
         model = np.mean([((e.year == year) & (e.actor1_id.isin(ids) | e.actor2_id.isin(ids))).sum() for e in events])
         errs.append(abs(np.log((model + 5) / (value + 5))))
     return float(np.mean(errs))
+
+
+# Who killed civilians in H2 2021 (MINUSMA human-rights note, via mali_facts s2): jihadists 206,
+# militias 70, FAMa 25, foreign forces 5 of 318
+PERPETRATORS_H2_2021 = {"jihadist": 206, "militia": 70, "state": 25, "foreign": 5}
+PERPETRATOR_GROUP = {"JNIM": "jihadist", "KatibaMacina": "jihadist", "ISGS": "jihadist", "Militia": "militia",
+                     "Platform": "militia", "FAMa": "state", "Wagner": "state", "Barkhane": "foreign"}
+
+
+def civilian_harm(runs: list, last: int) -> dict[str, float]:
+    """Civilian deaths against the calibration targets before and after Wagner (targets.yaml),
+    deaths in violence against civilians per year against ACLED's 2012-2019 aggregates
+    (calibration/acled/events_by_type_year_2012_2019.csv), and the perpetrator mix of H2 2021
+    (total variation distance); only what falls by the end of ``last``."""
+    from sahel_sim import stylised as S
+
+    vac = [r.events.select(["event_type", "event_date", "fatalities", "actor1_id"]).to_pandas() for r in runs]
+    for e in vac:
+        e.drop(e.index[e.event_type != "Violence against civilians"], inplace=True)
+        e["date"] = pd.to_datetime(e.event_date)
+    out: dict[str, float] = {}
+    acled = pd.read_csv(S.ACLED_DIR / "events_by_type_year_2012_2019.csv")
+    acled = acled[acled.event_type == "Violence against civilians"].set_index("year").fatalities
+    years = [y for y in acled.index if y <= last]
+    model = np.mean([[e.fatalities[e.date.dt.year == y].sum() for y in years] for e in vac], axis=0)
+    out["vac_fatalities_error"] = float(np.mean(np.abs(np.log((model + 10) / (acled.loc[years].to_numpy() + 10)))))
+    errs = []
+    for lo, hi, documented in (("2020-12-01", "2021-11-30", 550.0), ("2021-12-01", "2022-11-30", 2400.0)):
+        if int(hi[:4]) > last:
+            continue
+        deaths = np.median([e.fatalities[(e.date >= lo) & (e.date <= hi)].sum() for e in vac])
+        errs.append(abs(np.log(max(deaths, 1.0) / documented)))
+    out["civ_deaths_error"] = float(np.mean(errs)) if errs else 0.0
+    if last >= 2021:
+        ref = pd.Series(PERPETRATORS_H2_2021, dtype=float)
+        ref /= ref.sum()
+        tvs = []
+        for e in vac:
+            h2 = e[(e.date >= "2021-07-01") & (e.date <= "2021-12-31")]
+            mix = h2.groupby(h2.actor1_id.map(PERPETRATOR_GROUP)).fatalities.sum().reindex(ref.index, fill_value=0)
+            mix = mix / mix.sum() if mix.sum() > 0 else mix
+            tvs.append(0.5 * float(np.abs(mix - ref).sum()))
+        out["perpetrator_tv"] = float(np.mean(tvs))
+    return out
 
 
 def score(overrides: dict[str, float], seeds: list[int], until: int | None = None) -> dict[str, float]:
@@ -128,8 +176,12 @@ def score(overrides: dict[str, float], seeds: list[int], until: int | None = Non
     # year must pass, not only their means
     out["hinge"] = float(sum(max(0.0, out[f"tv_{p}"] - 0.19) for p in S.PERIODS)
                          + np.mean(np.maximum(0.0, np.abs(np.log(np.maximum(model, 1) / acled)) - np.log(1.35))))
+    harm = civilian_harm(runs, last)
+    out.update(harm)
     out["objective"] = float(np.mean([out[f"tv_{p}"] for p in S.PERIODS]) + 0.5 * out["log_ratio"]
-                             + 0.3 * out["actor_error"] + 2.0 * out["hinge"] + pen)
+                             + 0.3 * out["actor_error"] + 2.0 * out["hinge"] + pen
+                             + 0.3 * harm["civ_deaths_error"] + 0.3 * harm["vac_fatalities_error"]
+                             + 0.5 * harm.get("perpetrator_tv", 0.0))
     return out
 
 
