@@ -103,10 +103,12 @@ def civilian_harm(runs: list, last: int) -> dict[str, float]:
     (total variation distance); only what falls by the end of ``last``."""
     from sahel_sim import stylised as S
 
-    vac = [r.events.select(["event_type", "event_date", "fatalities", "actor1_id"]).to_pandas() for r in runs]
-    for e in vac:
-        e.drop(e.index[e.event_type != "Violence against civilians"], inplace=True)
+    vac = []
+    for r in runs:
+        e = r.events.select(["event_type", "event_date", "fatalities", "actor1_id"]).to_pandas()
+        e = e[e.event_type == "Violence against civilians"].copy()
         e["date"] = pd.to_datetime(e.event_date)
+        vac.append(e)
     out: dict[str, float] = {}
     acled = pd.read_csv(S.ACLED_DIR / "events_by_type_year_2012_2019.csv")
     acled = acled[acled.event_type == "Violence against civilians"].set_index("year").fatalities
