@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,15 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from sahel_sim import stylised as S  # noqa: E402
 from sahel_sim.config import load_scenario  # noqa: E402
+from sahel_sim.io.manifest import short_commit  # noqa: E402
 from sahel_sim.run import run  # noqa: E402
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     events = [S.violent_events(r) for r in runs]
     lines = [f"# Where the war is: model ({len(runs)} seeds) against ACLED", "",
              f"Produced by `scripts/geography_report.py --seeds {args.seeds}` on "
-             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {platform.platform()} "
+             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit `{short_commit()}`, {platform.platform()} "
              f"({os.cpu_count()} CPUs), {wall:.0f} s. ACLED: `calibration/acled/` (aggregates; Raleigh et al. 2010, "
              "via HDX). Violent events: Battles, Explosions/Remote violence, Violence against civilians; Taoudenit "
              "counted in Tombouctou as ACLED does.", ""]

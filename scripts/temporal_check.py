@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -33,14 +32,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 START, END = "<!-- temporal-check:start -->", "<!-- temporal-check:end -->"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _events(args) -> pd.DataFrame:
@@ -85,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from search_geography import SPACE
 
     from sahel_sim.experiments import temporal
+    from sahel_sim.io.manifest import short_commit
 
     fit_csv = args.fit or fit(args.out, cutoff=args.cutoff, points=args.points, refine=args.refine,
                               seeds=args.fit_seeds, workers=args.workers)
@@ -99,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.docs / "img").mkdir(exist_ok=True)
     res.figure(args.docs / "img" / "temporal_check.png")
     stamp = (f"Produced by `scripts/temporal_check.py` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit "
-             f"`{_commit()}`, {platform.platform()} ({platform.machine()}), {wall:.0f} s; fitted point: best of "
+             f"`{short_commit()}`, {platform.platform()} ({platform.machine()}), {wall:.0f} s; fitted point: best of "
              f"`{fit_csv.relative_to(ROOT) if fit_csv.is_relative_to(ROOT) else fit_csv}` (objective "
              f"{best['objective']:.3f}, data up to {args.cutoff} only).")
     body = res.to_markdown()

@@ -65,7 +65,7 @@ from sahel_sim.config.types import MAX_TEXT_CHARS, Date, FileName
 from sahel_sim.experiments.seeds import calibration_rng, reevaluation_seeds, replicate_seeds
 from sahel_sim.experiments.store import RunStore, parquet_bytes
 from sahel_sim.experiments.targets import TargetSet, load_targets
-from sahel_sim.io.atomic import write_atomic
+from sahel_sim.io.atomic import save_figure, write_atomic
 
 
 # --------------------------------------------------------------------------- config
@@ -771,8 +771,6 @@ def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path,
     ax.set_title(f"Calibration targets: {title}", fontsize=10)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png"))
+    path = save_figure(fig, path)
     plt.close(fig)
     return path

@@ -81,7 +81,7 @@ def figure(rows: Sequence[Mapping[str, float]], path: str | Path, *, title: str)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sahel_sim.io.atomic import write_atomic
+    from sahel_sim.io.atomic import save_figure
 
     frame = _frame(rows)
     mean_ard, _ = ard(rows)
@@ -103,9 +103,7 @@ def figure(rows: Sequence[Mapping[str, float]], path: str | Path, *, title: str)
     ax.legend(fontsize=7, loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png"))
+    path = save_figure(fig, path)
     plt.close(fig)
     return path
 

@@ -38,6 +38,12 @@ def git_commit(repo: Path | None = None) -> str:
         return "unknown"
 
 
+def short_commit(repo: Path | None = None) -> str:
+    """``git_commit`` with the hash cut to 12 characters (for the stamps of generated docs)."""
+    full = git_commit(repo)
+    return full if full == "unknown" else full[:12] + ("-dirty" if full.endswith("-dirty") else "")
+
+
 def build_manifest(*, scenario: Scenario | None = None, seed: int | None = None,
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest every results folder carries."""
