@@ -95,3 +95,18 @@ def run_toy(sc, grid: MaliGrid, seed: int = 1) -> SahelModel:
 
 def mean_over_seeds(fn, seeds=range(4)) -> float:
     return float(np.mean([fn(s) for s in seeds]))
+
+
+def run_displacement(model: SahelModel) -> np.ndarray:
+    """Run ``model`` to its end, checking every week that population is conserved (nobody
+    appears or vanishes, no stock turns negative); returns the displaced (IDPs + refugees) per week."""
+    from sahel_sim.model import total_population
+
+    total0 = total_population(model)
+    displaced = []
+    while model.running:
+        model.step()
+        displaced.append(model.idp_origin.sum() + model.ref_origin.sum())
+        assert abs(total_population(model) - total0) <= 1e-9 * total0
+        assert np.all(model.refuge.settled >= -1e-6) and np.all(model.pop_home >= 0)
+    return np.array(displaced)
