@@ -7,6 +7,7 @@ from the package data), prints or exits.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from functools import cache
 
@@ -350,6 +351,7 @@ class SahelModel(mesa.Model):
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
+        self._sides_cache: dict[int, tuple] = {}
         for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
         self._fields()                        # presence, reach, security (territory)
@@ -610,10 +612,9 @@ class SahelModel(mesa.Model):
         """Factions whose control counts as the attacker's own and as its enemies'. State-side
         forces without a faction (Barkhane) act for the state; the state's enemies in its sweeps
         are the jihadists. Cached for the week (hostility changes once a week at most)."""
-        key = self.hostility.tobytes()
-        if getattr(self, "_sides_key", None) != key:
-            self._sides_key, self._sides_cache = key, {}
-        cache = self._sides_cache
+        cache = getattr(self, "_sides_cache", None)
+        if cache is None:
+            cache = self._sides_cache = {}
         if a not in cache:
             cache[a] = self._control_sides_uncached(a)
         return cache[a]
@@ -735,12 +736,11 @@ class SahelModel(mesa.Model):
 
     def _actor_names(self) -> dict[str, np.ndarray]:
         """ACLED names of every actor this week (they change with regimes), civilians last."""
-        if getattr(self, "_names_until", dt.date.min) <= self.current_date or self._names_from > self.current_date:
-            changes = sorted({n.from_date for a in self.actor_ids for n in self.config.actors[a].acled_names})
-            later = [d for d in changes if d > self.current_date]
-            self._names_until = later[0] if later else dt.date.max
-            earlier = [d for d in changes if d <= self.current_date]
-            self._names_from = earlier[-1] if earlier else dt.date.min
+        if not hasattr(self, "_name_changes"):
+            self._name_changes = sorted({n.from_date for a in self.actor_ids for n in self.config.actors[a].acled_names})
+        era = bisect.bisect_right(self._name_changes, self.current_date)  # names change only on these dates
+        if getattr(self, "_names_era", None) != era:
+            self._names_era = era
             forces = [self.forces[a] for a in self.actor_ids]
             self._names = {
                 "actor": np.array([self._parent_name(f) for f in forces] + [CIVILIANS_ACTOR], dtype=object),
