@@ -317,6 +317,10 @@ class SahelModel(mesa.Model):
             self.P[i] = local @ k_presence[occupied]  # territory.presence
             if not self.is_pk[i]:  # peacekeepers do not strike; strikes.reach
                 self.R[i] = (local / local.sum()) @ k_strike[occupied]
+            if self.is_gov[i] and self.config.mechanisms.posture.area_of_operations_only:
+                aoo = self.region_mask(f.allowed_regions)  # the state's side of a line of control
+                self.P[i] *= aoo
+                self.R[i] *= aoo
         m = self.config.mechanisms
         self.security, self.vacuum, self.pk_cover = territory.security(
             self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
