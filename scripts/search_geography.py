@@ -42,6 +42,9 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "actors.Platform.aggression": (0.5, 2.0, "lin"),
     "actors.JNIM.aggression": (0.6, 1.8, "lin"),
     "actors.KatibaMacina.aggression": (0.6, 1.8, "lin"),
+    "actors.KatibaMacina.fighters_per_thousand": (1.2, 5.0, "log"),
+    "actors.FAMa.aggression": (0.7, 3.5, "lin"),
+    "actors.FAMa.civilian_targeting": (0.5, 2.5, "log"),
     "actors.Militia.aggression": (0.3, 1.5, "lin"),
     "actors.Militia.civilian_targeting": (0.5, 3.0, "log"),
     "actors.Militia.recruitment_per_week": (0.05, 1.5, "log"),
@@ -192,6 +195,24 @@ def _point(args):
     return i, overrides, score(overrides, seeds, until)
 
 
+def shipped_values(names: list[str]) -> dict[str, float]:
+    """The shipped value of each dotted key (scenario + calibration/parameters.yaml); keys the
+    shipped files leave unset (an optional per-actor override) are left out."""
+    from sahel_sim.config import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "historical.yaml")
+    out = {}
+    for key in names:
+        obj = sc
+        for part in key.split("."):
+            obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
+            if obj is None:
+                break
+        if isinstance(obj, int | float):
+            out[key] = float(obj)
+    return out
+
+
 def design(n_points: int, seed: int, around: Path | None = None, spread: float = 0.25) -> list[dict[str, float]]:
     """The Latin-hypercube points (deterministic for a seed): over the whole space, or in a
     window of half-width ``spread`` (a share of each range) around the best point of a previous
@@ -199,7 +220,9 @@ def design(n_points: int, seed: int, around: Path | None = None, spread: float =
     names = list(SPACE)
     u = qmc.LatinHypercube(d=len(names), seed=seed).random(n_points)
     centre = None
-    if around is not None:
+    if around is not None and str(around) == "shipped":
+        centre = shipped_values(names)
+    elif around is not None:
         best = pd.read_csv(around).sort_values("objective").iloc[0]
         centre = {k: float(best[k]) for k in names if k in best}
     points = []
@@ -229,7 +252,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20261123, help="seed of the Latin hypercube")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "geo_search.csv")
     ap.add_argument("--around", type=Path, default=None,
-                    help="a previous search's CSV: sample around its best point instead of the whole space")
+                    help="a previous search's CSV, or 'shipped': sample around its best point (or the shipped "
+                         "parameters) instead of the whole space")
     ap.add_argument("--spread", type=float, default=0.25, help="with --around: half-width as a share of each range")
     ap.add_argument("--until-year", type=int, default=None,
                     help="use only data up to the end of this year (the temporal out-of-sample check)")

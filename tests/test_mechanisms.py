@@ -345,6 +345,42 @@ def test_m5_columns_reinforce_threatened_sectors_and_lost_bases_fall_back() -> N
     assert f.strength == pytest.approx(2000, rel=0.05)
 
 
+def test_m5_state_presence_and_strikes_stop_at_its_area_of_operations() -> None:
+    """A garrison at the edge of its regions (the 2012 line of control): with the rule on, the
+    region the state has left gets no state presence, no security and no state strikes; the
+    jihadists there are attacked less and hold more of it."""
+    from sahel_sim.model import SahelModel
+
+    regions = [["Mopti"] * 3 + ["Tombouctou"] * 5]
+    grid = toy_grid(rows=1, cols=8, region=regions, bases=[("Line", "fama_garrison", 2, None)])
+
+    def outcome(rule: bool, seed: int) -> tuple[float, float, int, float]:
+        sc = scenario({
+            "FAMa": actor("state", strength=3000, inter=1, bases="fama_garrison", mobile_share=0.5, aggression=1.0,
+                          reach_km=80, strike_reach_km=80, regions=["Mopti"], enemies=["JNIM"]),
+            "JNIM": actor("jihadist", strength=300, aggression=0.0, move_km=0, regions=["Tombouctou"], enemies=["FAMa"]),
+        }, weeks=40, mechanisms={"posture": {"area_of_operations_only": rule}})
+        m = SahelModel(sc, seed=seed, grid=grid)
+        m.forces["JNIM"].unit_cell[:] = 4
+        m.forces["JNIM"].unit_home[:] = 4
+        while m.running:
+            m.step()
+        fama = m.actor_index["FAMa"]
+        north = np.arange(3, 8)
+        ev = _events(m)
+        state_attacks = int(((ev.actor1_id == "FAMa") & (ev.actor2_id == "JNIM")).sum())
+        jnim = m.faction_index["JNIM"]
+        return (float(m.P[fama, north].sum()), float(m.security[north].mean()), state_attacks,
+                float((m.control[north] == jnim).mean()))
+
+    on = [outcome(True, s) for s in range(3)]
+    off = [outcome(False, s) for s in range(3)]
+    assert all(p == 0.0 for p, *_ in on) and all(p > 0 for p, *_ in off)
+    assert np.mean([x[1] for x in on]) < np.mean([x[1] for x in off])
+    assert np.mean([x[2] for x in on]) < np.mean([x[2] for x in off])
+    assert np.mean([x[3] for x in on]) >= np.mean([x[3] for x in off])
+
+
 # --------------------------------------------------------------------------- contracts
 @pytest.mark.parametrize("kind", sorted(FORCE_CLASSES))
 def test_every_agent_class_builds_steps_pickles_and_leaves_global_rng_alone(kind: str) -> None:
