@@ -322,6 +322,11 @@ class SahelModel(mesa.Model):
                 self.P[i] *= aoo
                 self.R[i] *= aoo
         m = self.config.mechanisms
+        if m.combat.far_strike_share > 0:  # reach of distant strikes (jihadist groups; strikes.far_expected)
+            k_far = self.kernel(m.combat.far_strike_reach_km)
+            self.R_far = np.zeros((A, n))
+            for i in np.flatnonzero(self.is_jihadist & (self.S.sum(axis=1) > 0)).tolist():
+                self.R_far[i] = strikes.reach(self.S[i], k_far)
         self.security, self.vacuum, self.pk_cover = territory.security(
             self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
             half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
@@ -542,7 +547,15 @@ class SahelModel(mesa.Model):
             scale = scale * np.where(armed_a & self._rival_pair[aa, bb], m.rivalry.battle_weight, 1.0)
             w = w * scale[:, None] * np.where((armed_a & ~self.is_pk[bb])[:, None], deter[None, :], 1.0)
             total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
-            expected = w * (budget[aa] / (c.opportunity_half + total[aa]))[:, None]
+            far = self.is_jihadist[aa] & self.is_gov[bb] & (c.far_strike_share > 0)
+            local_share = np.where(self.is_jihadist[aa] & (c.far_strike_share > 0), 1.0 - c.far_strike_share, 1.0)
+            expected = w * (budget[aa] * local_share / (c.opportunity_half + total[aa]))[:, None]
+            if far.any():  # distant strikes on high-value state targets (strikes.far_expected)
+                fa, fb = aa[far], bb[far]
+                audience = strikes.audience_value(self.population_present, c.far_strike_audience_power)
+                wf = self.R_far[fa] * audience[None, :] * territory.saturating(P[fb], c.target_half_presence) \
+                    * strikes.risk_factor(P[fb], P[fa], c.risk_aversion)
+                expected[far] += strikes.far_expected(c.far_strike_share * budget[fa], wf, fa, A)
             n_split, split_kind, split_frac = self._split_table()
             ns = n_split[aa, bb]
             rows = np.repeat(np.arange(aa.size), ns)

@@ -33,5 +33,7 @@ def hostility(base: np.ndarray, *, accord_sides: tuple[np.ndarray, np.ndarray] |
 
 
 def guarantor_present(strength: float, peak: float, min_share: float) -> bool:
-    """Whether the guarantor still guarantees: at least ``min_share`` of its peak strength."""
-    return peak > 0 and strength >= min_share * peak
+    """Whether the guarantor still guarantees: at least ``min_share`` of its peak strength. A
+    guarantor that has not yet deployed has not withdrawn: an accord signed before it arrives
+    (the Ouagadougou agreement of June 2013, two weeks before MINUSMA) holds meanwhile."""
+    return peak <= 0 or strength >= min_share * peak

@@ -13,6 +13,14 @@ so a force with few targets spends little of its budget, and one with many spend
 of it, wherever its units stand. The event is logged at the target's cell: raids, ambushes
 and IEDs happen where garrisons, convoys and communities are, not where the group camps.
 
+Jihadist groups also spend a share of their budget (``far_strike_share``) on distant
+high-value state targets: the same rule over a long reach (``far_strike_reach_km``), with a
+target's value scaled by its audience, the population present in its cell (the capital first):
+the Bamako attacks of 2015 (La Terrasse, Radisson Blu), the southern attacks of Ansar Dine's
+Khalid ibn Walid katiba in 2015, Kati in 2022, Bamako in 2024. Source: Kydd & Walter (2006)
+"The strategies of terrorism", *International Security* 31(1), on attacks staged for an
+audience far from the group's base.
+
 Sources: target selection by value and risk in insurgent violence, Berman, Shapiro & Felter
 (2011) "Can hearts and minds be bought?", *Journal of Political Economy* 119(4), and
 Lyall (2009) *Journal of Conflict Resolution* 53(3); raiding reach of Sahelian armed groups
@@ -40,6 +48,26 @@ def risk_factor(target_presence: np.ndarray, own_presence: np.ndarray, aversion:
     """``exp(-aversion x T / (T + O + 1))``: targets stronger than the attacker's local strength
     are attacked less (1 for a lone target, ``exp(-aversion)`` for an overwhelming one)."""
     return np.exp(-aversion * target_presence / (target_presence + own_presence + 1.0))
+
+
+def audience_value(population: np.ndarray, power: float) -> np.ndarray:
+    """Value of a distant target by its audience: ``(population / max population) ** power``
+    (1 in the most populous cell, the capital)."""
+    top = float(population.max()) if population.size else 0.0
+    if top <= 0:
+        return np.zeros_like(population, dtype=np.float64)
+    return (np.clip(population, 0.0, None) / top) ** power
+
+
+def far_expected(budget_share: np.ndarray, weights: np.ndarray, owner: np.ndarray, n_owners: int) -> np.ndarray:
+    """Expected distant strikes per (pair, cell): each attacker's far budget (``budget_share``,
+    one per pair, the same for all pairs of an attacker) spread in proportion to its pairs'
+    weights. Unlike local strikes the far budget is spent whole whenever any distant target
+    is within reach: a group that decides on a spectacular picks the best target it can reach."""
+    total = np.bincount(owner, weights=weights.sum(axis=1), minlength=n_owners)
+    denom = total[owner]
+    share = np.divide(budget_share, denom, out=np.zeros_like(budget_share, dtype=np.float64), where=denom > 0)
+    return weights * share[:, None]
 
 
 def allocate(budget: float, weights: np.ndarray, half: float) -> np.ndarray:
