@@ -92,6 +92,52 @@ def test_m2_hostile_units_fight_and_lethality_drives_attrition() -> None:
     assert np.mean([m.forces["JNIM"].strength for m in high]) < np.mean([m.forces["JNIM"].strength for m in low])
 
 
+def test_m2_far_strikes_reach_the_populous_capital_and_follow_the_audience() -> None:
+    """A jihadist group camped at one end of a 12-cell strip, garrisons beside it and 500 km
+    away: without far strikes nothing happens at the distant garrison; with them it is hit,
+    and more often when its cell is populous (the capital's audience)."""
+    far_cell = 11
+    bases = [("Near", "fama_garrison", 1, None), ("Capital", "fama_garrison", far_cell, None)]
+
+    def outcome(share: float, capital_pop: float, seed: int) -> int:
+        grid = toy_grid(rows=1, cols=12, bases=bases)
+        pop = grid.population.copy()
+        pop[far_cell] = capital_pop
+        grid = dataclasses.replace(grid, population=pop)
+        sc = scenario({
+            "FAMa": actor("state", strength=2000, inter=1, bases="fama_garrison", mobile_share=0.0, aggression=0.0,
+                          move_km=0, enemies=["JNIM"]),
+            "JNIM": actor("jihadist", strength=400, move_km=0, strike_reach_km=60, civilian_targeting=0.0,
+                          enemies=["FAMa"]),
+        }, weeks=52, mechanisms={"combat": {"far_strike_share": share, "far_strike_reach_km": 400.0}})
+        m = SahelModel(sc, seed=seed, grid=grid)
+        m.forces["JNIM"].unit_cell[:] = 0
+        m.forces["JNIM"].unit_home[:] = 0
+        while m.running:
+            m.step()
+        ev = _events(m)
+        at_far = ev.gid == int(grid.gid[far_cell])
+        return int((at_far & (ev.actor1_id == "JNIM")).sum())
+
+    from sahel_sim.model import SahelModel
+
+    assert sum(outcome(0.0, 2e6, s) for s in range(3)) == 0
+    busy = [outcome(0.3, 2e6, s) for s in range(3)]
+    quiet = [outcome(0.3, 5e4, s) for s in range(3)]
+    assert np.mean(busy) > 0
+    assert np.mean(busy) > np.mean(quiet)
+
+
+def test_m2_far_strike_kernels() -> None:
+    from sahel_sim.model.mechanisms import strikes
+
+    v = strikes.audience_value(np.array([1e6, 1e5, 0.0]), 2.0)
+    np.testing.assert_allclose(v, [1.0, 0.01, 0.0])
+    w = np.array([[1.0, 3.0], [0.0, 0.0], [2.0, 2.0]])
+    out = strikes.far_expected(np.array([4.0, 5.0, 2.0]), w, np.array([0, 1, 2]), 3)
+    np.testing.assert_allclose(out, [[1.0, 3.0], [0.0, 0.0], [1.0, 1.0]])  # spent whole; nothing without targets
+
+
 # --------------------------------------------------------------------------- M3 violence against civilians
 def test_m3_mercenaries_kill_more_civilians_and_mostly_target_them() -> None:
     grid = toy_grid(bases=GARRISON)
@@ -240,6 +286,29 @@ def test_m6_accord_holds_with_its_guarantor_and_collapses_without() -> None:
     assert stays.accord_in_force and not leaves.accord_in_force
     assert _pair_events(_events(stays), "CMA", "FAMa") == 0
     assert _pair_events(_events(leaves), "CMA", "FAMa") > 0
+
+
+def test_m6_an_accord_signed_before_its_guarantor_arrives_holds() -> None:
+    """The Ouagadougou agreement (June 2013) came two weeks before MINUSMA: a guarantor that
+    has not deployed yet has not withdrawn, so the accord holds meanwhile; once the guarantor
+    has come and gone it collapses."""
+    grid = toy_grid(bases=[*GARRISON, ("Camp", "minusma_camp", 4, None)])
+    actors = {
+        "FAMa": actor("state", strength=1000, inter=1, bases="fama_garrison", enemies=["CMA"]),
+        "CMA": actor("separatist", strength=800, enemies=["FAMa"]),
+        "MINUSMA": actor("peacekeeper", strength=0, inter=8, bases="minusma_camp", move_km=0, mobile_share=0.0,
+                         aggression=0.0),
+    }
+    mech = {"accord": {"parties": ["CMA", "FAMa"], "guarantor": "MINUSMA", "in_force_at_start": True,
+                       "collapse_hazard_per_week": 0.3}}
+    arrives = {"in": {"type": "deploy", "actor": "MINUSMA", "strength": 2000, "over_weeks": 2, "source": "toy",
+                      "date": (START + dt.timedelta(weeks=20)).isoformat()}}
+    before = run_toy(scenario(actors, weeks=20, mechanisms=mech, interventions=arrives), grid, 1)
+    assert before.accord_in_force and _pair_events(_events(before), "CMA", "FAMa") == 0
+    leaves = {**arrives, "out": {"type": "withdraw", "actor": "MINUSMA", "over_weeks": 2, "source": "toy",
+                                 "date": (START + dt.timedelta(weeks=30)).isoformat()}}
+    after = run_toy(scenario(actors, weeks=70, mechanisms=mech, interventions=leaves), grid, 1)
+    assert not after.accord_in_force
 
 
 # --------------------------------------------------------------------------- M7 rivalry

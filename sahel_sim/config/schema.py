@@ -246,7 +246,7 @@ class Combat(Strict):
     engaged_presence_share: Probability = Field(0.3, description="share of a defender's presence in a cell engaged when its units are not in the cell itself; calibrated")
     far_strike_share: Probability = Field(0.05, description="share of a jihadist group's attack budget spent on distant high-value state targets (the capital, southern garrisons) rather than within its strike reach (Kydd & Walter 2006, 'The strategies of terrorism', International Security 31(1): attacks staged for an audience); calibrated")
     far_strike_reach_km: Positive = Field(400.0, description="km: distance scale of those distant strikes (the Bamako attacks of 2015 and 2024 and Kati 2022 came from groups based 300-600 km away); calibrated")
-    far_strike_audience_power: NonNegative = Field(1.0, description="dimensionless: a distant target's value grows as the population present in its cell to this power (the audience of an attack); calibrated")
+    far_strike_audience_power: NonNegative = Field(2.0, description="dimensionless: a distant target's value grows as the population present in its cell to this power (the audience of an attack); calibrated")
 
 
 class Civilians(Strict):
