@@ -48,6 +48,7 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "actors.Militia.aggression": (0.3, 1.5, "lin"),
     "actors.Militia.civilian_targeting": (0.5, 3.0, "log"),
     "actors.Militia.recruitment_per_week": (0.05, 1.5, "log"),
+    "actors.Militia.max_strength": (1000.0, 4000.0, "log"),
     "mechanisms.combat.battle_rate_per_week": (0.06, 0.16, "log"),
     "mechanisms.combat.operations_rate_per_week": (0.15, 0.6, "log"),
     "mechanisms.combat.risk_aversion": (0.3, 2.0, "lin"),
