@@ -205,7 +205,8 @@ def test_m3_strikes_land_on_targets_within_reach_not_where_the_group_camps() -> 
                           enemies=["FAMa"], social_base=[{"place": "toy", "lat": float(grid.lat[camp]),
                                                           "lon": float(grid.lon[camp]), "radius_km": 30,
                                                           "source": "toy"}]),
-        }, weeks=40, mechanisms={"combat": {"battle_rate_per_week": 2.0}, "expansion": {"relocate_share_per_week": 0.0}})
+        }, weeks=40, mechanisms={"combat": {"battle_rate_per_week": 2.0, "far_strike_share": 0.0},  # local reach only
+                                 "expansion": {"relocate_share_per_week": 0.0}})
         from sahel_sim.model import SahelModel
 
         m = SahelModel(sc, seed=1, grid=grid)
