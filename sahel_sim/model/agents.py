@@ -47,6 +47,8 @@ class Force(mesa.Agent):
         self.unit_home = np.zeros(0, dtype=np.int64)
         self.unit_fighters = np.zeros(0, dtype=np.float64)
         self.unit_mobile = np.zeros(0, dtype=bool)
+        self._strength_of: np.ndarray | None = None
+        self._strength = 0.0
         self.reach_factor = 1.0
         self.funds = 0.0
         self.peak_strength = 0.0
@@ -70,7 +72,13 @@ class Force(mesa.Agent):
     # ------------------------------------------------------------------ state
     @property
     def strength(self) -> float:
-        return float(self.unit_fighters.sum())
+        # ``unit_fighters`` is always replaced, never changed in place, so the sum is cached
+        # against the array it was taken of (the schedule asks for it dozens of times a week)
+        fighters = self.unit_fighters
+        if self._strength_of is not fighters:
+            self._strength_of = fighters
+            self._strength = float(fighters.sum())
+        return self._strength
 
     @property
     def n_units(self) -> int:

@@ -179,6 +179,9 @@ class SahelModel(mesa.Model):
         for a in self.actor_ids:
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
+        self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
+        self._column_forces = [i for i in range(len(self.actor_ids)) if self.is_gov[i] and not self.is_merc[i]]
+        self._unit_size = np.array([scenario.actors[a].unit_size for a in self.actor_ids])
         self._deploy_regions: dict[str, list[str]] = {}
         rng_place = self.streams["placement"]
         for force in self.forces.values():
@@ -195,6 +198,7 @@ class SahelModel(mesa.Model):
 
         # state as of the start date: interventions dated before it take effect now
         self._apply_interventions(until=self.start_date, log=False)
+        self._hostility_cache: dict[tuple[bool, bool], tuple[np.ndarray, dict]] = {}
         self.hostility = self._hostility()
         self._fields()
         pressure = self._pressure()
@@ -324,9 +328,18 @@ class SahelModel(mesa.Model):
             pk_weight=m.vacuum.peacekeeper_weight)
 
     def _hostility(self) -> np.ndarray:
-        rivals = self._rival_sides if self.current_date >= self.config.mechanisms.rivalry.start_date else None
-        return accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
-                                rival_sides=rivals)
+        """Who fights whom (read-only: it is shared by the weeks with the same accord and
+        rivalry state); also selects the control-sides cache that goes with it."""
+        rivalry_on = self.current_date >= self.config.mechanisms.rivalry.start_date
+        key = (bool(self.accord_in_force), rivalry_on)
+        cached = self._hostility_cache.get(key)
+        if cached is None:
+            h = accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
+                                 rival_sides=self._rival_sides if rivalry_on else None)
+            h.flags.writeable = False
+            cached = self._hostility_cache[key] = (h, {})
+        self._sides_cache = cached[1]
+        return cached[0]
 
     def _pressure(self) -> np.ndarray:
         """Territorial pressure per faction (F, n): presence of the faction's actors."""
@@ -351,7 +364,6 @@ class SahelModel(mesa.Model):
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
-        self._sides_cache: dict[int, tuple] = {}
         for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
         self._fields()                        # presence, reach, security (territory)
@@ -504,16 +516,20 @@ class SahelModel(mesa.Model):
     def legitimacy_gap(self) -> float:
         return max(0.0, self.config.mechanisms.grievance.legitimacy_start - self.legitimacy)
 
-    def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
-        """Event channels (attacker, target or -1 for civilians, kind) and their expected
-        counts per cell this week, for all attackers at once (mechanisms/strikes.py and
-        civilians.py)."""
+    def _channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Event channels, an (C, 3) array of (attacker, target or -1 for civilians, kind), and
+        their expected counts per cell this week (C, n), for all attackers at once
+        (mechanisms/strikes.py and civilians.py)."""
         m = self.config.mechanisms
         c, pk, cv = m.combat, m.peacekeeping, m.civilians
         A = len(self.actor_ids)
         protect, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
-        strength = np.array([self.forces[a].strength for a in self.actor_ids])
-        mobile = np.array([self.forces[a].unit_fighters[self.forces[a].unit_mobile].sum() for a in self.actor_ids])
+        forces = self._force_list
+        strength = np.array([f.strength for f in forces])
+        mobile = np.zeros(A)  # mobile troops count only for state-side forces other than mercenaries
+        for i in self._column_forces:
+            f = forces[i]
+            mobile[i] = f.unit_fighters[f.unit_mobile].sum()
         tempo = self._tempo  # aggression, civilian targeting per actor
         active = (strength > 0) & ~self.is_pk
         # weekly budgets: per 1,000 mobile troops (state side), per 100 fighters (armed groups)
@@ -527,7 +543,7 @@ class SahelModel(mesa.Model):
         # attacks on armed enemies, peacekeepers and state-side forces
         H = self.hostility & active[:, None] & self.P.any(axis=1)[None, :] & (budget > 0)[:, None]
         aa, bb = np.nonzero(H)
-        channels: list[tuple[int, int, int]] = []
+        channels: list[np.ndarray] = []
         rates: list[np.ndarray] = []
         if aa.size:
             P = self.P
@@ -543,33 +559,36 @@ class SahelModel(mesa.Model):
             ns = n_split[aa, bb]
             rows = np.repeat(np.arange(aa.size), ns)
             slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
-            kinds = split_kind[aa[rows], bb[rows], slot]
-            channels.extend(zip(aa[rows].tolist(), bb[rows].tolist(), kinds.tolist(), strict=True))
-            rates.append(expected[rows] * split_frac[aa[rows], bb[rows], slot][:, None])
+            ar, br = aa[rows], bb[rows]
+            channels.append(np.stack([ar, br, split_kind[ar, br, slot]], axis=1))
+            rates.append(expected[rows] * split_frac[ar, br, slot][:, None])
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)
         if attackers.size:
             targets = civilians.civilian_targets(self.population_present, cv.population_half) * protect
             curves: dict[tuple[int, ...], np.ndarray] = {}
-            for a in attackers.tolist():
+            intensity = np.empty((attackers.size, self.n_cells))
+            for j, a in enumerate(attackers.tolist()):
                 if self.is_militia[a]:
-                    intensity = self.jihadist_support
-                else:
-                    own, rival = self._control_sides(a)
-                    key = (*own, -1, *rival)
-                    if key not in curves:
-                        curves[key] = civilians.selective_violence(
-                            civilians.control_share(self.influence[list(own)].sum(axis=0),
-                                                    self.influence[list(rival)].sum(axis=0)),
-                            cv.selective_peak_share, cv.selective_sharpness)
-                    intensity = curves[key]
-                w = self.R[a] * targets * intensity
-                channels.append((a, -1, VAC))
-                rates.append(strikes.allocate(float(civ_budget[a]), w, c.opportunity_half)[None, :])
+                    if "militia" not in curves:
+                        curves["militia"] = self.jihadist_support
+                    intensity[j] = curves["militia"]
+                    continue
+                own, rival = self._control_sides(a)
+                key = (*own, -1, *rival)
+                if key not in curves:
+                    curves[key] = civilians.selective_violence(
+                        civilians.control_share(self.influence[list(own)].sum(axis=0),
+                                                self.influence[list(rival)].sum(axis=0)),
+                        cv.selective_peak_share, cv.selective_sharpness)
+                intensity[j] = curves[key]
+            w = self.R[attackers] * targets * intensity
+            rates.append(strikes.allocate_rows(civ_budget[attackers], w, c.opportunity_half))
+            channels.append(np.stack([attackers, np.full(attackers.size, -1), np.full(attackers.size, VAC)], axis=1))
         if not rates:
-            return channels, np.zeros((0, self.n_cells))
-        return channels, np.concatenate(rates)
+            return np.zeros((0, 3), dtype=np.int64), np.zeros((0, self.n_cells))
+        return np.concatenate(channels).astype(np.int64, copy=False), np.concatenate(rates)
 
     def _split_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How an attack by actor a on actor b splits into event kinds (static per run):
@@ -611,10 +630,9 @@ class SahelModel(mesa.Model):
     def _control_sides(self, a: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Factions whose control counts as the attacker's own and as its enemies'. State-side
         forces without a faction (Barkhane) act for the state; the state's enemies in its sweeps
-        are the jihadists. Cached for the week (hostility changes once a week at most)."""
-        cache = getattr(self, "_sides_cache", None)
-        if cache is None:
-            cache = self._sides_cache = {}
+        are the jihadists. Cached per hostility matrix (it takes a handful of values a run:
+        the accord and the rivalry switch it)."""
+        cache = self._sides_cache
         if a not in cache:
             cache[a] = self._control_sides_uncached(a)
         return cache[a]
@@ -646,11 +664,9 @@ class SahelModel(mesa.Model):
         armed_attacks = np.zeros(n)
         rival_fights = np.zeros(n, dtype=bool)
         if n_ev:
-            table = np.array(channels, dtype=np.int64)
-            att, tgt, kind = table[ch_idx, 0], table[ch_idx, 1], table[ch_idx, 2]
-            unit_size = np.array([self.config.actors[a].unit_size for a in self.actor_ids])
-            strength = np.array([self.forces[a].strength for a in self.actor_ids])
-            e_att = np.minimum(unit_size[att], strength[att])  # a raid engages one unit
+            att, tgt, kind = channels[ch_idx].T
+            strength = np.array([f.strength for f in self._force_list])
+            e_att = np.minimum(self._unit_size[att], strength[att])  # a raid engages one unit
             tgt_safe = np.where(tgt >= 0, tgt, 0)
             e_def = np.maximum(self.S[tgt_safe, cells], c.engaged_presence_share * self.P[tgt_safe, cells])
             mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
