@@ -706,9 +706,11 @@ class SahelModel(mesa.Model):
             types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
             self.recorder.note_events(att, tgt, types, cells, l_att + l_def, civ)
 
-        for i, a in enumerate(self.actor_ids):
-            if losses[i].any():
-                self._distribute_losses(self.forces[a], losses[i])
+        if n_ev:
+            hit_actor, hit_cell = np.nonzero(losses)
+            bounds = np.searchsorted(hit_actor, np.arange(A + 1))
+            for i in np.flatnonzero(np.diff(bounds)).tolist():
+                self._distribute_losses(self._force_list[i], losses[i], hit_cell[bounds[i]:bounds[i + 1]])
         self.civilian_deaths_total += civ_deaths
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
@@ -719,15 +721,20 @@ class SahelModel(mesa.Model):
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
                 "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
 
-    def _distribute_losses(self, force: Force, loss_cells: np.ndarray) -> None:
-        """Spread losses at cells over the force's units by fighters times proximity."""
-        where = np.flatnonzero(loss_cells)
+    def _distribute_losses(self, force: Force, loss_cells: np.ndarray, where: np.ndarray | None = None) -> None:
+        """Spread losses at cells over the force's units by fighters times proximity
+        (``where``: the cells with losses, when the caller knows them)."""
+        if where is None:
+            where = np.flatnonzero(loss_cells)
         if force.n_units == 0 or where.size == 0:
             return
         k = self.kernel(force.spec.strike_reach_km * force.reach_factor)
-        w = force.unit_fighters[:, None] * k[force.unit_cell][:, where]
+        # (units, cells) in Fortran order, the layout of ``k[unit_cell][:, where]``, so that the
+        # sums and the product below add in the same order as before (bit-identical outputs)
+        w = force.unit_fighters[:, None] * k[force.unit_cell[None, :], where[:, None]].T
         total = w.sum(axis=0)
-        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        # fighters and kernel are non-negative: a column sums to 0 only where all its weights are 0
+        w = w / np.where(total > 0, total, 1.0)
         force.apply_losses(w @ loss_cells[where])
 
     def _log_events(self, att, tgt, kind, cells, fatalities, abduct) -> np.ndarray:
