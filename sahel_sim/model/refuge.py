@@ -8,6 +8,7 @@ the arrays, applies the dated closures and derives the model's per-cell and per-
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -92,7 +93,12 @@ class Refuge:
             if cl is not None:
                 self._closures.append(("node", i, cl, None))
         self._open_key: tuple | None = None
+        # the open network changes only on these dates: it is looked up again only when one passes
+        self._change_dates = sorted({x for _, _, start, end in self._closures for x in (start, end) if x is not None})
+        self._era: int | None = None
         self.weeks = np.zeros((G, N), dtype=np.int64)
+        self.friction = kernel.route_friction(self.distance, softening_km=d.softening_km,
+                                              distance_power=d.distance_power)
         self.open_nodes = np.ones(N, dtype=bool)
 
     def exposure_rise(self, exposure: np.ndarray) -> np.ndarray:
@@ -107,6 +113,10 @@ class Refuge:
     # ------------------------------------------------------------------ network
     def _network(self, date: dt.date) -> None:
         """Open nodes and links on ``date``; route distances recomputed when they change."""
+        era = bisect.bisect_right(self._change_dates, date)
+        if era == self._era:
+            return
+        self._era = era
         g = self.graph
         open_nodes = np.ones(self.N, dtype=bool)
         closed_countries = set()
@@ -128,6 +138,8 @@ class Refuge:
                                                np.arange(self.G))
         self.weeks = kernel.travel_weeks(self.distance, km_per_day=self.params.max_move_km_per_day,
                                          max_weeks=self.transit.shape[0])
+        self.friction = kernel.route_friction(self.distance, softening_km=self.params.softening_km,
+                                              distance_power=self.params.distance_power)
         newly_closed = self.open_nodes & ~open_nodes
         self.open_nodes = open_nodes
         # people on their way to a place that closed, or now cut off, choose again from home
@@ -166,7 +178,7 @@ class Refuge:
         leaving = fled + onward.sum(axis=1) + self.reroute
         self.reroute = np.zeros(G)
         shares = kernel.choose(self.distance, weight, self.factor, groups, softening_km=d.softening_km,
-                               distance_power=d.distance_power)
+                               distance_power=d.distance_power, friction=self.friction)
         stuck = shares.sum(axis=1) == 0  # nowhere to go: they stay near home
         self.settled[groups[stuck], groups[stuck]] += leaving[stuck]
         kernel.depart(self.transit, groups, np.where(stuck, 0.0, leaving), shares, self.weeks)

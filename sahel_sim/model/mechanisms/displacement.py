@@ -109,14 +109,23 @@ def foreign_factor(kin_share: np.ndarray, node_foreign: np.ndarray, node_kin: np
     return np.where(node_foreign[None, :], foreign_weight * (1.0 + kin_weight * np.minimum(kin, 1.0)), 1.0)
 
 
+def route_friction(distance: np.ndarray, *, softening_km: float, distance_power: float) -> np.ndarray:
+    """``(distance + softening)^power``, the divisor of a destination's weight in :func:`choose`
+    (it changes only when the open network does, so callers may compute it once per change)."""
+    return np.power(distance + softening_km, distance_power)
+
+
 def choose(distance: np.ndarray, weight: np.ndarray, factor: np.ndarray, origin: np.ndarray, *,
-           softening_km: float, distance_power: float) -> np.ndarray:
+           softening_km: float, distance_power: float, friction: np.ndarray | None = None) -> np.ndarray:
     """Destination shares (rows sum to 1, or 0 when nothing is reachable).
 
     ``distance`` (O, N) route km from each origin node; ``weight`` (N,); ``factor`` (O, N) kin
     and foreign multipliers for the people leaving each origin; ``origin`` (O,) their node (never
-    their own destination). Weight / (distance + softening)^power, as Flee's link weights."""
-    w = weight[None, :] * factor / np.power(distance + softening_km, distance_power)
+    their own destination). Weight / (distance + softening)^power, as Flee's link weights;
+    ``friction``: that divisor, :func:`route_friction`, when the caller has it already."""
+    if friction is None:
+        friction = route_friction(distance, softening_km=softening_km, distance_power=distance_power)
+    w = weight[None, :] * factor / friction
     w[np.arange(origin.size), origin] = 0.0
     w[~np.isfinite(w)] = 0.0
     total = w.sum(axis=1, keepdims=True)
@@ -133,10 +142,10 @@ def depart(transit: np.ndarray, group: np.ndarray, people: np.ndarray, shares: n
            weeks: np.ndarray) -> None:
     """Put ``people`` (O,) of home catchments ``group`` (O,) on the road to the destinations
     ``shares`` (O, N), arriving after ``weeks`` (O, N); ``transit`` (W, G, N) in place."""
-    W, G, N = transit.shape
+    N = transit.shape[2]
     flows = people[:, None] * shares
-    idx = weeks * (G * N) + group[:, None] * N + np.arange(N)[None, :]
-    transit += np.bincount(idx.ravel(), weights=flows.ravel(), minlength=W * G * N).reshape(W, G, N)
+    # each (group, destination) has one arrival week: a plain indexed add (groups are distinct)
+    transit[weeks, group[:, None], np.arange(N)[None, :]] += flows
 
 
 def arrive(transit: np.ndarray, settled: np.ndarray) -> None:
