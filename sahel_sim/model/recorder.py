@@ -27,6 +27,7 @@ class Recorder:
         T, R = model.n_steps, len(REGIONS)
         A, F = len(model.actor_ids), len(model.factions)
         self.region = model.grid.region.astype(np.int64)
+        self._actor_region = (np.arange(A)[:, None] * R + self.region[None, :]).ravel()  # (actor, cell) -> bin
         self.events = np.zeros((T, R, len(EVENT_TYPES)), dtype=np.int32)
         self.mi_events = np.zeros((T, R), dtype=np.int32)
         self.actor_events = np.zeros((T, A), dtype=np.int32)
@@ -104,10 +105,13 @@ class Recorder:
         self.idp_host[t] = np.bincount(reg, weights=m.idp_host, minlength=R)
         self.idp_origin[t] = np.bincount(reg, weights=m.idp_origin, minlength=R)
         self.ref_origin[t] = np.bincount(reg, weights=m.ref_origin, minlength=R)
-        self.strength[t] = np.stack([np.bincount(reg, weights=m.S[a], minlength=R) for a in range(len(m.actor_ids))], axis=1)
-        ctrl = m.control.astype(np.int64)
-        ctrl = np.where(ctrl < 0, len(m.factions), ctrl)
-        np.add.at(self.cells[t], (reg, ctrl), 1)
+        A = len(m.actor_ids)
+        # one bincount over (actor, region) bins adds each actor's cells in the same order as
+        # one bincount per actor
+        self.strength[t] = np.bincount(self._actor_region, weights=m.S.ravel(), minlength=A * R).reshape(A, R).T
+        F1 = len(m.factions) + 1
+        ctrl = np.where(m.control < 0, F1 - 1, m.control.astype(np.int64))
+        self.cells[t] += np.bincount(reg * F1 + ctrl, minlength=R * F1).reshape(R, F1).astype(self.cells.dtype)
         w = m.population_present
         self.grievance[t] = np.bincount(reg, weights=m.grievance * w, minlength=R) / np.maximum(
             np.bincount(reg, weights=w, minlength=R), 1.0)
