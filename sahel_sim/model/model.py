@@ -180,6 +180,7 @@ class SahelModel(mesa.Model):
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
         self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
+        self._actor_factions = [(i, int(f)) for i, f in enumerate(self.faction_of) if f >= 0]
         self._column_forces = [i for i in range(len(self.actor_ids)) if self.is_gov[i] and not self.is_merc[i]]
         self._unit_size = np.array([scenario.actors[a].unit_size for a in self.actor_ids])
         self._deploy_regions: dict[str, list[str]] = {}
@@ -342,13 +343,15 @@ class SahelModel(mesa.Model):
         return cached[0]
 
     def _pressure(self) -> np.ndarray:
-        """Territorial pressure per faction (F, n): presence of the faction's actors."""
-        pressure = np.zeros((len(self.factions), self.n_cells))
-        for i in range(len(self.actor_ids)):
-            f = self.faction_of[i]
-            if f >= 0:
+        """Territorial pressure per faction (F, n): presence of the faction's actors (read-only;
+        computed once per presence field)."""
+        if getattr(self, "_pressure_of", None) is not self.P:
+            pressure = np.zeros((len(self.factions), self.n_cells))
+            for i, f in self._actor_factions:
                 pressure[f] += self.P[i]
-        return pressure
+            pressure.flags.writeable = False
+            self._pressure_of, self._pressure_cached = self.P, pressure
+        return self._pressure_cached
 
     # ================================================================ step
     def step(self) -> None:
@@ -776,8 +779,7 @@ class SahelModel(mesa.Model):
     # ---------------------------------------------------------------- territory
     def _territory(self, week: dict[str, np.ndarray]) -> None:
         m = self.config.mechanisms.vacuum
-        pressure = self._pressure()
-        pressure *= 1.0 + self.support  # armed factions press harder where people support them
+        pressure = self._pressure() * (1.0 + self.support)  # armed factions press harder where people support them
         before = self.control
         self.influence = territory.update_influence(self.influence, pressure, adjacency=self.adjacency,
                                                     degree=self.degree, baseline=m.ungoverned_pressure,
@@ -814,10 +816,9 @@ class SahelModel(mesa.Model):
                                                     spillover=g.spillover, decay=g.decay_per_week,
                                                     baseline=g.baseline + self.legitimacy_gap)
         own_harm = np.zeros((len(self.factions), self.n_cells))
-        for i in range(len(self.actor_ids)):
-            f = self.faction_of[i]
-            if f >= 0:
-                own_harm[f] += week["civ_by_actor"][i]
+        civ_by_actor = week["civ_by_actor"]
+        for i, f in self._actor_factions:
+            own_harm[f] += civ_by_actor[i]
         presence_share = territory.pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
         armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
         self.support = grievance.update_support(self.support, grievance=self.grievance, influence=armed_influence,
