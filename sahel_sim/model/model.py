@@ -308,17 +308,24 @@ class SahelModel(mesa.Model):
     def _fields(self) -> None:
         n = self.n_cells
         A = len(self.actor_ids)
-        self.S = np.zeros((A, n))
+        forces = self._force_list
+        # fighters per (actor, cell): one bincount adds each cell's units in the same order as
+        # one bincount per actor (territory.fighters_per_cell)
+        at = np.concatenate([f.unit_cell + i * n for i, f in enumerate(forces)])
+        self.S = np.bincount(at, weights=np.concatenate([f.unit_fighters for f in forces]),
+                             minlength=A * n).astype(np.float64).reshape(A, n)
         self.P = np.zeros((A, n))
         self.R = np.zeros((A, n))
-        for i, a in enumerate(self.actor_ids):
-            f = self.forces[a]
-            if not f.n_units:
+        rows, occ = np.nonzero(self.S)
+        local_all = self.S[rows, occ]
+        bounds = np.searchsorted(rows, np.arange(A + 1)).tolist()
+        for i in range(A):
+            lo, hi = bounds[i], bounds[i + 1]
+            if lo == hi:
                 continue
-            self.S[i] = territory.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
-            occupied = np.flatnonzero(self.S[i])
-            local = self.S[i][occupied]
-            k_presence, k_strike = self._actor_kernels(i, f)
+            occupied = occ[lo:hi]
+            local = local_all[lo:hi]
+            k_presence, k_strike = self._actor_kernels(i, forces[i])
             self.P[i] = local @ k_presence[occupied]  # territory.presence
             if not self.is_pk[i]:  # peacekeepers do not strike; strikes.reach
                 self.R[i] = (local / local.sum()) @ k_strike[occupied]
