@@ -180,6 +180,9 @@ class SahelModel(mesa.Model):
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
         self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
+        self._recruiters = [i for i, a in enumerate(self.actor_ids)
+                            if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
+        self._base_enemies = [np.flatnonzero(row) for row in self._base_hostility]
         self._actor_factions = [(i, int(f)) for i, f in enumerate(self.faction_of) if f >= 0]
         self._column_forces = [i for i in range(len(self.actor_ids)) if self.is_gov[i] and not self.is_merc[i]]
         self._unit_size = np.array([scenario.actors[a].unit_size for a in self.actor_ids])
@@ -319,11 +322,12 @@ class SahelModel(mesa.Model):
         rows, occ = np.nonzero(self.S)
         local_all = self.S[rows, occ]
         bounds = np.searchsorted(rows, np.arange(A + 1)).tolist()
+        self._occupied = [occ[bounds[i]:bounds[i + 1]] for i in range(A)]  # cells each actor's units hold
         for i in range(A):
             lo, hi = bounds[i], bounds[i + 1]
             if lo == hi:
                 continue
-            occupied = occ[lo:hi]
+            occupied = self._occupied[i]
             local = local_all[lo:hi]
             k_presence, k_strike = self._actor_kernels(i, forces[i])
             self.P[i] = local @ k_presence[occupied]  # territory.presence
@@ -843,23 +847,21 @@ class SahelModel(mesa.Model):
         m = self.config.mechanisms
         rec, fund, ex = m.recruitment, m.funding, m.expansion
         pop = self.population_present
-        strengths = np.array([self.forces[a].strength for a in self.actor_ids])
+        forces = self._force_list
+        strengths = np.array([f.strength for f in forces])
         armed_faction = np.where(self.is_armed, self.faction_of, -1)
         faction_strength = np.bincount(armed_faction[armed_faction >= 0], weights=strengths[armed_faction >= 0],
                                        minlength=len(self.factions))
-        for i, aid in enumerate(self.actor_ids):
-            force = self.forces[aid]
+        for i in self._recruiters:
+            force = forces[i]
             spec = force.spec
-            if not self.is_armed[i] or spec.recruitment_per_week <= 0:
-                continue
             f = self.faction_of[i]
-            occupied = np.flatnonzero(self.S[i])
+            occupied = self._occupied[i]  # self.S is this week's field (mechanisms/territory.py)
             exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[occupied].max(axis=0) \
                 if occupied.size else np.zeros(self.n_cells)
             if self.is_militia[i]:
                 # self-defence militias form where their enemies strike and the state is absent
-                enemies = np.flatnonzero(self._base_hostility[i])
-                recent = self.attacks_recent[enemies].sum(axis=0)
+                recent = self.attacks_recent[self._base_enemies[i]].sum(axis=0)
                 hit = np.flatnonzero(recent > 1e-6)
                 alarm = recent[hit] @ self.kernel(rec.militia_alarm_km)[hit]
                 drive = np.minimum(alarm, 1.0)
@@ -870,7 +872,8 @@ class SahelModel(mesa.Model):
                 sup = self.support[f] if f >= 0 else np.zeros(self.n_cells)
                 symp = recruitment.sympathisers(pop, self.footprint[i], self.grievance, sup, self.vacuum,
                                                 absence_weight=rec.state_absence_weight)
-            reached = float((symp * exposure).sum())
+            weights = symp * exposure
+            reached = float(weights.sum())
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
                                                               or rec.fighters_per_thousand_sympathisers,
@@ -895,8 +898,7 @@ class SahelModel(mesa.Model):
                 recruits = min(recruits, max(0.0, spec.max_strength - force.strength))
             force.last_capacity = ceiling
             force.last_recruits = recruits
-            weights = symp * exposure
-            if recruits > 0 and weights.sum() > 0:
+            if recruits > 0 and reached > 0:
                 if not self.is_militia[i]:
                     force.funds -= recruits * fund.recruit_cost
                 cells = np.flatnonzero(weights > 0)
