@@ -19,7 +19,5 @@ import numpy as np
 def choose(rng: np.random.Generator, candidates: np.ndarray, scores: np.ndarray, *, noise: float) -> np.ndarray:
     """For each row of candidate cells (-1 pads) and their scores, the chosen cell (logit
     choice: scores plus Gumbel noise of scale ``noise``)."""
-    valid = candidates >= 0
-    s = scores + rng.gumbel(0.0, noise, size=scores.shape)
-    s[~valid] = -np.inf
-    return np.take_along_axis(candidates, s.argmax(axis=1)[:, None], axis=1)[:, 0]
+    s = np.where(candidates >= 0, scores + rng.gumbel(0.0, noise, size=scores.shape), -np.inf)
+    return candidates[np.arange(candidates.shape[0]), s.argmax(axis=1)]
