@@ -792,10 +792,10 @@ class SahelModel(mesa.Model):
         m = self.config.mechanisms.vacuum
         pressure = self._pressure() * (1.0 + self.support)  # armed factions press harder where people support them
         before = self.control
-        self.influence = territory.update_influence(self.influence, pressure, adjacency=self.adjacency,
-                                                    degree=self.degree, baseline=m.ungoverned_pressure,
-                                                    rate=m.influence_rate_per_week, spread_weight=m.spread_weight)
-        self.control = territory.control_from_influence(self.influence, m.control_threshold, before, m.overtake_margin)
+        adj = self.adjacency
+        self.influence, self.control = territory.step_influence(
+            self.influence, pressure, adj.indptr, adj.indices, adj.data, self.degree, m.ungoverned_pressure,
+            m.influence_rate_per_week, m.spread_weight, m.control_threshold, before, max(m.overtake_margin, 0.0))
         changed = (self.control != before) & (self.control >= 0)
         self._taken_over = changed & self.faction_is_armed[np.maximum(self.control, 0)]
         for cell in np.flatnonzero(changed & self._has_town):

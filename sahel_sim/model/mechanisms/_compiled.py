@@ -1,0 +1,61 @@
+"""What the compiled (numba) kernels of the mechanism modules share.
+
+A compiled kernel fuses the numpy formulation of a whole stage into one call, so a weekly step
+pays one Python call where it paid dozens of small numpy calls (the model's arrays are a few
+hundred cells: call overhead, not arithmetic, was the cost). Each one is checked against the
+module's numpy reference formulation in tests/test_kernels.py, and adds, multiplies and
+divides in the same order as it, so outputs are bit-identical:
+
+- ``njit``: numba's ``njit`` with an on-disk cache (the compile cost, about a second a
+  kernel, is paid once per installation, not per run or per sweep worker) and numpy's error
+  model (x / 0 is inf or nan, as in numpy, not an exception);
+- ``pairwise_sum``: numpy's pairwise summation of a contiguous float64 vector
+  (``numpy/_core/src/umath/loops_utils.h.src``: blocks of 128, eight accumulators), the
+  order ``a.sum()`` and ``b.sum(axis=-1)`` add in; a sum over a leading axis adds row by row.
+
+Random numbers are never drawn inside a compiled kernel: callers draw them from the model's
+Generator and pass them in (STYLE.md 3).
+"""
+
+from __future__ import annotations
+
+from numba import njit as _njit
+
+
+def njit(fn):
+    """Compile ``fn`` (nopython, cached on disk, numpy's floating-point error model)."""
+    return _njit(cache=True, error_model="numpy")(fn)
+
+
+@njit
+def pairwise_sum(a, lo, n):  # pragma: no cover - compiled
+    """``a[lo:lo + n].sum()`` in numpy's order (``a`` float64, contiguous)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        m = n - n % 8
+        while i < m:
+            j = lo + i
+            r0 += a[j]
+            r1 += a[j + 1]
+            r2 += a[j + 2]
+            r3 += a[j + 3]
+            r4 += a[j + 4]
+            r5 += a[j + 5]
+            r6 += a[j + 6]
+            r7 += a[j + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
