@@ -820,21 +820,12 @@ class SahelModel(mesa.Model):
         g = m.grievance
         pop = self.population_present
         self.legitimacy += g.legitimacy_recovery_per_week * (g.legitimacy_start - self.legitimacy)
-        harm_mask = self.is_gov | self.is_militia
-        state_harm = week["civ_by_actor"][harm_mask].sum(axis=0)
-        self.grievance = grievance.update_grievance(self.grievance, state_harm, pop, adjacency=self.adjacency,
-                                                    degree=self.degree, sensitivity=g.harm_sensitivity,
-                                                    spillover=g.spillover, decay=g.decay_per_week,
-                                                    baseline=g.baseline + self.legitimacy_gap)
-        own_harm = np.zeros((len(self.factions), self.n_cells))
-        civ_by_actor = week["civ_by_actor"]
-        for i, f in self._actor_factions:
-            own_harm[f] += civ_by_actor[i]
-        presence_share = territory.pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
-        armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
-        self.support = grievance.update_support(self.support, grievance=self.grievance, influence=armed_influence,
-                                                own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
-                                                harm_sensitivity=g.support_harm_sensitivity)
+        adj = self.adjacency
+        self.grievance, self.support = grievance.step_society(
+            self.grievance, self.support, self.influence, self._pressure(), week["civ_by_actor"],
+            self.is_gov | self.is_militia, self.faction_of, self.faction_is_armed, pop, adj.indptr, adj.indices,
+            adj.data, self.degree, g.harm_sensitivity, g.spillover, g.decay_per_week, g.baseline + self.legitimacy_gap,
+            m.vacuum.ungoverned_pressure, g.support_rate_per_week, g.support_harm_sensitivity)
         if week["rival_fights"].any():
             ra = self.faction_of[np.flatnonzero(self._rival_sides[0])[0]]
             if ra >= 0:
