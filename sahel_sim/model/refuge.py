@@ -156,40 +156,15 @@ class Refuge:
         who went home to each cell (the caller adds them to ``pop_home``)."""
         d = self.params
         self._network(date)
-        G, N = self.G, self.N
-        # where people would go: towns by size and safety, camps, kin abroad
-        pop_node = np.zeros(N)
-        pop_node[:G] = np.bincount(self.cell_group, weights=population, minlength=G)
-        danger = np.zeros(N)
-        danger[:G] = 1.0 - np.exp(-threat[self.node_cell] / d.danger_events_per_week)
-        weight = kernel.attractiveness(self.is_camp, self.is_destination & self.open_nodes, pop_node, danger,
-                                       camp_weight=d.camp_weight, conflict_weight=d.conflict_weight,
-                                       population_power=d.town_population_power)
-        groups = np.arange(G)
-        # onward flight: the displaced in a town leave as its residents do, and choose again as
-        # from home (the host town is near home for most; one choice per catchment keeps it cheap)
-        res = np.bincount(self.cell_group, weights=pop_home + fleeing, minlength=G)
-        fled = np.bincount(self.cell_group, weights=fleeing, minlength=G)
-        rate = np.minimum(1.0, d.onward_share_per_week * np.divide(fled, res, out=np.zeros(G), where=res > 0))
-        onward = self.settled[:, :G] * rate[None, :]
-        self.settled[:, :G] -= onward
-        # new flight, onward flight and those whose destination closed leave from home
-        self.displaced_from += fleeing
-        leaving = fled + onward.sum(axis=1) + self.reroute
-        self.reroute = np.zeros(G)
-        shares = kernel.choose(self.distance, weight, self.factor, groups, softening_km=d.softening_km,
-                               distance_power=d.distance_power, friction=self.friction)
-        stuck = shares.sum(axis=1) == 0  # nowhere to go: they stay near home
-        self.settled[groups[stuck], groups[stuck]] += leaving[stuck]
-        kernel.depart(self.transit, groups, np.where(stuck, 0.0, leaving), shares, self.weeks)
-        kernel.arrive(self.transit, self.settled)
-        # returns when home is calm
-        calm = kernel.calm(violence_recent, calm_events_per_week=d.calm_events_per_week)
-        home, take = kernel.returns(self.displaced_from, self.cell_group, self.settled, self.transit.sum(axis=(0, 2)),
-                                    calm, self.abroad, rate=d.return_rate_per_week, refugee_factor=d.refugee_return_factor)
-        self.settled -= take
-        self.displaced_from -= home
-        return home
+        reroute, self.reroute = self.reroute, np.zeros(self.G)
+        # the steps of mechanisms/displacement.py (attractiveness, choose, depart, arrive,
+        # returns) fused into one compiled kernel
+        return kernel.refuge_week(
+            self.settled, self.transit, self.displaced_from, reroute, population, pop_home, fleeing, threat,
+            violence_recent, self.cell_group, self.node_cell, self.is_camp, self.is_destination & self.open_nodes,
+            self.abroad, self.factor, self.friction, self.weeks, d.danger_events_per_week, d.camp_weight,
+            d.conflict_weight, d.town_population_power, d.onward_share_per_week, d.calm_events_per_week,
+            d.return_rate_per_week, d.refugee_return_factor)
 
     def grow(self, factor: float) -> None:
         self.settled *= factor

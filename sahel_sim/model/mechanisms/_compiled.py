@@ -19,6 +19,7 @@ Generator and pass them in (STYLE.md 3).
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit as _njit
 
 
@@ -28,34 +29,66 @@ def njit(fn):
 
 
 @njit
-def pairwise_sum(a, lo, n):  # pragma: no cover - compiled
-    """``a[lo:lo + n].sum()`` in numpy's order (``a`` float64, contiguous)."""
+def _block_sum(a, lo, n):  # pragma: no cover - compiled
+    """numpy's pairwise sum of at most 128 items: in order below 8, else eight accumulators."""
     if n < 8:
         res = 0.0
         for i in range(n):
             res += a[lo + i]
         return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    m = n - n % 8
+    while i < m:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit
+def pairwise_sum(a, lo, n):  # pragma: no cover - compiled
+    """``a[lo:lo + n].sum()`` in numpy's order (``a`` float64, contiguous): blocks of at most
+    128 items, halves (rounded to multiples of 8) added left + right. numpy recurses; numba
+    cannot cache a recursive function used from other modules, so the halving tree is walked
+    with explicit stacks."""
     if n <= 128:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-        i = 8
-        m = n - n % 8
-        while i < m:
-            j = lo + i
-            r0 += a[j]
-            r1 += a[j + 1]
-            r2 += a[j + 2]
-            r3 += a[j + 3]
-            r4 += a[j + 4]
-            r5 += a[j + 5]
-            r6 += a[j + 6]
-            r7 += a[j + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[lo + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+        return _block_sum(a, lo, n)
+    task_lo = np.empty(128, dtype=np.int64)
+    task_n = np.empty(128, dtype=np.int64)
+    task_split = np.zeros(128, dtype=np.bool_)
+    values = np.empty(128)
+    tp = 1
+    vp = 0
+    task_lo[0], task_n[0], task_split[0] = lo, n, False
+    while tp > 0:
+        t = tp - 1
+        tlo, tn = task_lo[t], task_n[t]
+        if tn <= 128:
+            values[vp] = _block_sum(a, tlo, tn)
+            vp += 1
+            tp -= 1
+        elif task_split[t]:  # both halves are done: left + right
+            values[vp - 2] = values[vp - 2] + values[vp - 1]
+            vp -= 1
+            tp -= 1
+        else:
+            task_split[t] = True
+            n2 = tn // 2
+            n2 -= n2 % 8
+            task_lo[tp], task_n[tp], task_split[tp] = tlo + n2, tn - n2, False  # right half, done second
+            task_lo[tp + 1], task_n[tp + 1], task_split[tp + 1] = tlo, n2, False  # left half, done first
+            tp += 2
+    return values[0]

@@ -35,6 +35,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
 
 
@@ -176,3 +178,96 @@ def returns(displaced_from: np.ndarray, cell_group: np.ndarray, settled: np.ndar
     denom = pull.sum(axis=1)
     take = pull * np.divide(per_group, denom, out=np.zeros(G), where=denom > 0)[:, None]
     return home, take
+
+
+@njit
+def refuge_week(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat, violence_recent,
+                cell_group, node_cell, is_camp, destination, abroad, factor, friction, weeks, danger_events_per_week,
+                camp_weight, conflict_weight, population_power, onward_share, calm_events_per_week, return_rate,
+                refugee_factor):  # pragma: no cover - compiled
+    """One week on the location graph, fused and compiled (``_compiled.py``): destination
+    weights (:func:`attractiveness`), onward flight from towns, departures from home
+    (:func:`choose`, :func:`depart`), arrivals (:func:`arrive`) and returns (:func:`returns`),
+    in ``Refuge.step``'s order. Updates ``settled`` (G, N), ``transit`` (W, G, N) and
+    ``displaced_from`` (n,) in place; returns the people who went home to each cell.
+    ``friction``: :func:`route_friction`; ``weeks``: :func:`travel_weeks`; ``destination``:
+    the open destinations; ``reroute`` (G,): people whose destination closed."""
+    n = population.size
+    W, G, N = transit.shape
+    # destination weights: towns by size and safety, camps
+    pop_node = np.zeros(N)
+    res = np.zeros(G)
+    fled = np.zeros(G)
+    for c in range(n):
+        g = cell_group[c]
+        pop_node[g] += population[c]
+        res[g] += pop_home[c] + fleeing[c]
+        fled[g] += fleeing[c]
+    weight = np.zeros(N)
+    for j in range(N):
+        danger = 1.0 - np.exp(-threat[node_cell[j]] / danger_events_per_week) if j < G else 0.0
+        if destination[j]:
+            if is_camp[j]:
+                weight[j] = camp_weight
+            else:
+                weight[j] = (max(pop_node[j], 1.0) / POP_BASE) ** population_power \
+                    * (1.0 - (1.0 - conflict_weight) * danger)
+    # onward flight from towns as their residents flee, and flight from home
+    onward = np.empty(G)
+    rate = np.empty(G)
+    for g in range(G):
+        rate[g] = min(1.0, onward_share * (fled[g] / res[g] if res[g] > 0 else 0.0))
+    for c in range(n):
+        displaced_from[c] += fleeing[c]
+    row = np.empty(N)
+    for i in range(G):
+        for g in range(G):
+            row[g] = settled[i, g] * rate[g]
+            settled[i, g] -= row[g]
+        leaving = fled[i] + pairwise_sum(row, 0, G) + reroute[i]
+        # destination shares
+        for j in range(N):
+            w = weight[j] * factor[i, j] / friction[i, j]
+            row[j] = w if j != i and np.isfinite(w) else 0.0
+        total = pairwise_sum(row, 0, N)
+        for j in range(N):
+            row[j] = row[j] / total if total > 0 else 0.0
+        if pairwise_sum(row, 0, N) == 0:  # nowhere to go: they stay near home
+            settled[i, i] += leaving
+            leaving = 0.0
+        for j in range(N):
+            transit[weeks[i, j], i, j] += leaving * row[j]
+    # arrivals
+    for i in range(G):
+        for j in range(N):
+            settled[i, j] += transit[0, i, j]
+    for w in range(W - 1):
+        transit[w] = transit[w + 1]
+    transit[W - 1] = 0.0
+    # returns when home is calm
+    in_transit = np.zeros(G)
+    for w in range(W):
+        for i in range(G):
+            in_transit[i] += pairwise_sum(transit[w, i], 0, N)
+    mix = np.empty(G)
+    pull_total = np.empty(G)
+    pull = np.empty((G, N))
+    for i in range(G):
+        for j in range(N):
+            pull[i, j] = settled[i, j] * (refugee_factor if abroad[j] else 1.0)
+        total = pairwise_sum(settled[i], 0, N) + in_transit[i]
+        pull_total[i] = pairwise_sum(pull[i], 0, N)
+        mix[i] = pull_total[i] / total if total > 0 else 0.0
+    home = np.empty(n)
+    per_group = np.zeros(G)
+    for c in range(n):
+        calm = calm_events_per_week / (calm_events_per_week + violence_recent[c])
+        home[c] = return_rate * calm * displaced_from[c] * mix[cell_group[c]]
+        per_group[cell_group[c]] += home[c]
+    for i in range(G):
+        scale = per_group[i] / pull_total[i] if pull_total[i] > 0 else 0.0
+        for j in range(N):
+            settled[i, j] -= pull[i, j] * scale
+    for c in range(n):
+        displaced_from[c] -= home[c]
+    return home
