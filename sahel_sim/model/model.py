@@ -560,28 +560,24 @@ class SahelModel(mesa.Model):
         channels: list[np.ndarray] = []
         rates: list[np.ndarray] = []
         if aa.size:
-            P = self.P
-            w = self.R[aa] * territory.saturating(P[bb], c.target_half_presence) \
-                * strikes.risk_factor(P[bb], P[aa], c.risk_aversion)
             armed_a = self.is_armed[aa]
             scale = np.where(armed_a & self.is_pk[bb], pk.target_weight, 1.0)
             scale = scale * np.where(armed_a & self._rival_pair[aa, bb], m.rivalry.battle_weight, 1.0)
-            w = w * scale[:, None] * np.where((armed_a & ~self.is_pk[bb])[:, None], deter[None, :], 1.0)
-            total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
-            expected = w * (budget[aa] / (c.opportunity_half + total[aa]))[:, None]
             n_split, split_kind, split_frac = self._split_table()
             ns = n_split[aa, bb]
             rows = np.repeat(np.arange(aa.size), ns)
             slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
             ar, br = aa[rows], bb[rows]
             channels.append(np.stack([ar, br, split_kind[ar, br, slot]], axis=1))
-            rates.append(expected[rows] * split_frac[ar, br, slot][:, None])
+            rates.append(strikes.attack_rates(self.P, self.R, aa, bb, scale, armed_a & ~self.is_pk[bb], deter, budget,
+                                              c.target_half_presence, c.risk_aversion, c.opportunity_half, rows,
+                                              split_frac[ar, br, slot]))
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)
         if attackers.size:
             targets = civilians.civilian_targets(self.population_present, cv.population_half) * protect
-            curves: dict[tuple[int, ...], np.ndarray] = {}
+            curves: dict[object, np.ndarray] = {}
             intensity = np.empty((attackers.size, self.n_cells))
             for j, a in enumerate(attackers.tolist()):
                 if self.is_militia[a]:
@@ -592,13 +588,12 @@ class SahelModel(mesa.Model):
                 own, rival = self._control_sides(a)
                 key = (*own, -1, *rival)
                 if key not in curves:
-                    curves[key] = civilians.selective_violence(
-                        civilians.control_share(self.influence[list(own)].sum(axis=0),
-                                                self.influence[list(rival)].sum(axis=0)),
-                        cv.selective_peak_share, cv.selective_sharpness)
+                    curves[key] = civilians.selective_curve(self.influence, np.array(own, dtype=np.int64),
+                                                            np.array(rival, dtype=np.int64),
+                                                            cv.selective_peak_share, cv.selective_sharpness)
                 intensity[j] = curves[key]
-            w = self.R[attackers] * targets * intensity
-            rates.append(strikes.allocate_rows(civ_budget[attackers], w, c.opportunity_half))
+            rates.append(strikes.civilian_rates(self.R, attackers, civ_budget[attackers], targets, intensity,
+                                                c.opportunity_half))
             channels.append(np.stack([attackers, np.full(attackers.size, -1), np.full(attackers.size, VAC)], axis=1))
         if not rates:
             return np.zeros((0, 3), dtype=np.int64), np.zeros((0, self.n_cells))

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 
 def reach(fighters_per_cell: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Share of a force that can strike each cell (0-1): fighter-weighted kernel over its
@@ -80,3 +82,55 @@ def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndar
     flat = np.searchsorted(cum.ravel(), row + rng.random(ch.size), side="right")
     cells = np.clip(flat - row * n, 0, n - 1)
     return ch.astype(np.int64), cells.astype(np.int64)
+
+
+@njit
+def attack_rates(P, R, aa, bb, pair_scale, pair_deterred, deter, budget, target_half, risk_aversion,
+                 opportunity_half, rows, row_share):  # pragma: no cover - compiled
+    """Expected attacks per (channel, cell) by attacker ``aa[c]`` on target ``bb[c]``, compiled
+    (``_compiled.py``): for each pair the weight ``reach x saturating(target presence) x
+    risk_factor x pair_scale`` (x ``deter`` where ``pair_deterred``), the attacker's budget
+    spread by :func:`allocate` over all its pairs, then split into channels: channel ``r`` is
+    pair ``rows[r]`` with share ``row_share[r]`` of it."""
+    C = aa.size
+    n = P.shape[1]
+    w = np.empty((C, n))
+    total = np.zeros(budget.size)
+    for c in range(C):
+        a, b = aa[c], bb[c]
+        for j in range(n):
+            pb = P[b, j]
+            x = R[a, j] * (pb / (pb + target_half)) * np.exp(-risk_aversion * pb / (pb + P[a, j] + 1.0))
+            x = x * pair_scale[c]
+            if pair_deterred[c]:
+                x = x * deter[j]
+            w[c, j] = x
+        total[a] += pairwise_sum(w[c], 0, n)
+    out = np.empty((rows.size, n))
+    for r in range(rows.size):
+        c = rows[r]
+        a = aa[c]
+        k = budget[a] / (opportunity_half + total[a])
+        for j in range(n):
+            out[r, j] = w[c, j] * k * row_share[r]
+    return out
+
+
+@njit
+def civilian_rates(R, attackers, budgets, targets, intensity, half):  # pragma: no cover - compiled
+    """:func:`allocate` of each attacker's budget over ``reach x targets x intensity`` (one row
+    of ``intensity`` per attacker), compiled (``_compiled.py``)."""
+    k = attackers.size
+    n = targets.size
+    out = np.empty((k, n))
+    for r in range(k):
+        a = attackers[r]
+        for j in range(n):
+            out[r, j] = R[a, j] * targets[j] * intensity[r, j]
+        total = pairwise_sum(out[r], 0, n)
+        if budgets[r] <= 0 or total <= 0:
+            out[r] = 0.0
+        else:
+            for j in range(n):
+                out[r, j] = budgets[r] * out[r, j] / (half + total)
+    return out
