@@ -180,6 +180,8 @@ class SahelModel(mesa.Model):
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
         self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
+        self._ones, self._zeros = np.ones(n), np.zeros(n)  # read-only constants
+        self._ones.flags.writeable = self._zeros.flags.writeable = False
         self._recruiters = [i for i, a in enumerate(self.actor_ids)
                             if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
         self._base_enemies = [np.flatnonzero(row) for row in self._base_hostility]
@@ -843,23 +845,20 @@ class SahelModel(mesa.Model):
             spec = force.spec
             f = self.faction_of[i]
             occupied = self._occupied[i]  # self.S is this week's field (mechanisms/territory.py)
-            exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[occupied].max(axis=0) \
-                if occupied.size else np.zeros(self.n_cells)
+            k_exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)
             if self.is_militia[i]:
                 # self-defence militias form where their enemies strike and the state is absent
                 recent = self.attacks_recent[self._base_enemies[i]].sum(axis=0)
                 hit = np.flatnonzero(recent > 1e-6)
                 alarm = recent[hit] @ self.kernel(rec.militia_alarm_km)[hit]
-                drive = np.minimum(alarm, 1.0)
-                symp = recruitment.sympathisers(pop, self.footprint[i], drive, np.ones(self.n_cells), self.vacuum,
-                                                absence_weight=rec.state_absence_weight)
-                exposure = np.maximum(exposure, self.footprint[i])
+                weights, reached, exposure = recruitment.reached_pool(
+                    pop, self.footprint[i], np.minimum(alarm, 1.0), self._ones, self.vacuum, rec.state_absence_weight,
+                    k_exposure, occupied, self.footprint[i], True)
             else:
-                sup = self.support[f] if f >= 0 else np.zeros(self.n_cells)
-                symp = recruitment.sympathisers(pop, self.footprint[i], self.grievance, sup, self.vacuum,
-                                                absence_weight=rec.state_absence_weight)
-            weights = symp * exposure
-            reached = float(weights.sum())
+                sup = self.support[f] if f >= 0 else self._zeros
+                weights, reached, exposure = recruitment.reached_pool(
+                    pop, self.footprint[i], self.grievance, sup, self.vacuum, rec.state_absence_weight, k_exposure,
+                    occupied, self._zeros, False)
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
                                                               or rec.fighters_per_thousand_sympathisers,
@@ -892,8 +891,8 @@ class SahelModel(mesa.Model):
             if not self.is_jihadist[i]:
                 continue  # separatists and militias are bound to their communities (docs/ODD.md M9)
             saturation = force.strength / ceiling if ceiling > 0 else 0.0
-            self.footprint[i] = expansion.expand(self.footprint[i], saturation, conductance=self.conductance,
-                                                 threshold=ex.saturation_threshold, rate=ex.rate_per_week)
+            self.footprint[i] = expansion.expand_compiled(self.footprint[i], saturation, conductance=self.conductance,
+                                                          threshold=ex.saturation_threshold, rate=ex.rate_per_week)
 
     # ---------------------------------------------------------------- displacement
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
