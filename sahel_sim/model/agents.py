@@ -303,14 +303,12 @@ class ArmedGroup(Force):
             return
         a = model.actor_index[self.actor_id]
         f = model.faction_of[a]
-        base = np.log(model.footprint[a] + 1e-3) - ex.state_avoidance * model.security
-        if f >= 0:
-            base = base + model.support[f]
-        table, safe_table = self._move_tables()
-        at = self.unit_cell[moving]
-        cand, safe = table[at], safe_table[at]
-        score = base[safe] - self.spec.home_pull * model.grid.distance_km[self.unit_home[moving][:, None], safe] / 100.0
-        self.unit_cell[moving] = movement.choose(model.rng, cand, score, noise=ex.move_noise)
+        table, _ = self._move_tables()
+        gumbel = model.rng.gumbel(0.0, ex.move_noise, size=(moving.size, table.shape[1]))
+        self.unit_cell[moving] = movement.relocate(
+            table, self.unit_cell, self.unit_home, moving, model.footprint[a], model.security,
+            model.support[f] if f >= 0 else model._zeros, ex.state_avoidance, self.spec.home_pull,
+            model.grid.distance_km, gumbel)
 
     def _move_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """The candidate cells within a week's move of each cell (-1 pads) and the same with
