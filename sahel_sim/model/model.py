@@ -667,66 +667,44 @@ class SahelModel(mesa.Model):
         ch_idx, cells = strikes.draw_events(rng, rates)
         n_ev = ch_idx.size
 
-        losses = np.zeros((A, n))
-        civ_deaths = np.zeros(n)
-        civ_by_actor = np.zeros((A, n))
-        events_cell = np.zeros(n)
-        jihad_events = np.zeros(n)
-        armed_attacks = np.zeros(n)
-        rival_fights = np.zeros(n, dtype=bool)
         if n_ev:
-            att, tgt, kind = channels[ch_idx].T
+            att, tgt, kind = (np.ascontiguousarray(x) for x in channels[ch_idx].T)
             strength = np.array([f.strength for f in self._force_list])
-            e_att = np.minimum(self._unit_size[att], strength[att])  # a raid engages one unit
-            tgt_safe = np.where(tgt >= 0, tgt, 0)
-            e_def = np.maximum(self.S[tgt_safe, cells], c.engaged_presence_share * self.P[tgt_safe, cells])
-            mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
-                                                        lethality_att=self._lethality[att],
-                                                        lethality_def=self._lethality[tgt_safe])
-            one_sided = (kind == REMOTE) | (kind == STRIKE) | (kind == PK_ATTACK)
-            mean_att = np.where(one_sided, 0.0, mean_att)
-            mean_def = np.where(kind == REMOTE, c.remote_lethality * mean_def, mean_def)
-            mean_def = np.where(kind == PK_ATTACK, c.peacekeeper_attack_lethality * mean_def, mean_def)
-            mean_def = np.where(kind == STRIKE, c.strike_lethality * mean_def, mean_def)
-            merc = self.is_merc[att]
-            vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
+            e_att, e_def, mean_att, mean_def, vac_mean = combat.engagement_means(
+                att, tgt, kind, cells, self._unit_size, strength, self.S, self.P, self._lethality, self.is_merc,
+                c.engaged_presence_share, c.attrition_per_engagement, c.remote_lethality,
+                c.peacekeeper_attack_lethality, c.strike_lethality, m.civilians.fatalities_per_attack,
+                m.civilians.mercenary_fatality_multiplier, REMOTE, STRIKE, PK_ATTACK)
             abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
             vac_mean = np.where(abduct, m.civilians.abduction_fatalities, vac_mean)
             shape = c.fatality_dispersion
             draws = combat.negbin(rng, np.concatenate([mean_att, mean_def, vac_mean]),
                                   np.repeat([shape, shape, m.civilians.fatality_dispersion], n_ev))
+            is_vac = kind == VAC
             l_att = np.minimum(draws[:n_ev], np.ceil(e_att))
-            l_def = np.minimum(draws[n_ev:2 * n_ev], np.ceil(e_def))
-            civ = np.where(kind == VAC, draws[2 * n_ev:], 0)
-            l_def = np.where(kind == VAC, 0, l_def)
+            l_def = np.where(is_vac, 0, np.minimum(draws[n_ev:2 * n_ev], np.ceil(e_def)))
+            civ = np.where(is_vac, draws[2 * n_ev:], 0)
             ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), c.ied_civilian_share), 0)
             l_def = l_def - ied_civ
             civ = civ + ied_civ
-            ok = tgt >= 0
-            flat_att = att * n + cells
-            losses = (np.bincount(flat_att, weights=l_att, minlength=A * n)
-                      + np.bincount(tgt_safe * n + cells, weights=np.where(ok, l_def, 0.0), minlength=A * n)).reshape(A, n)
-            civ_deaths = np.bincount(cells, weights=civ, minlength=n).astype(np.float64)
-            civ_by_actor = np.bincount(flat_att, weights=civ, minlength=A * n).reshape(A, n)
-            events_cell = np.bincount(cells, minlength=n).astype(np.float64)
-            jihadi = self.is_jihadist[att] | (ok & self.is_jihadist[tgt_safe])
-            jihad_events = np.bincount(cells, weights=jihadi, minlength=n)
-            armed_attacks = np.bincount(cells, weights=self.is_armed[att], minlength=n)
             ra, rb = self._rival_sides
-            rival_fights[cells[ok & ((ra[att] & rb[tgt_safe]) | (rb[att] & ra[tgt_safe]))]] = True
-            types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
-            self.recorder.note_events(att, tgt, types, cells, l_att + l_def, civ)
-
-        if n_ev:
+            losses, civ_deaths, civ_by_actor, events_cell, jihad_events, armed_attacks, rival_fights, by_attacker = \
+                combat.week_tallies(att, tgt, cells, l_att, l_def, civ, A, n, self.is_jihadist, self.is_armed, ra, rb)
+            combatants = l_att + l_def
+            types = self._log_events(att, tgt, kind, cells, combatants + civ, abduct)
+            self.recorder.note_events(att, tgt, types, cells, combatants, civ)
             hit_actor, hit_cell = np.nonzero(losses)
             bounds = np.searchsorted(hit_actor, np.arange(A + 1))
             for i in np.flatnonzero(np.diff(bounds)).tolist():
                 self._distribute_losses(self._force_list[i], losses[i], hit_cell[bounds[i]:bounds[i + 1]])
+        else:
+            losses, civ_by_actor, by_attacker = np.zeros((A, n)), np.zeros((A, n)), np.zeros((A, n))
+            civ_deaths, events_cell, jihad_events, armed_attacks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+            rival_fights = np.zeros(n, dtype=bool)
         self.civilian_deaths_total += civ_deaths
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
         self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
-        by_attacker = np.bincount(att * n + cells, minlength=A * n).reshape(A, n) if n_ev else np.zeros((A, n))
         self.attacks_recent += (by_attacker - self.attacks_recent) / mem
         self.threat += (armed_attacks - self.threat) / m.posture.threat_memory_weeks
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
