@@ -736,14 +736,16 @@ class SahelModel(mesa.Model):
         names = self._actor_names()
         t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the last row is "Civilians (Mali)"
         loc = self._loc
-        self.events.add_batch(
-            event_date=np.datetime64(self.current_date, "D") + offsets, week=self.week,
-            sub_event_type=_SUB_NAMES[sub], actor1=names["actor"][att], assoc_actor_1=names["assoc"][att],
-            inter1=names["inter"][att], actor2=names["actor"][t2], assoc_actor_2=names["assoc"][t2],
-            inter2=names["inter"][t2], admin1=loc["admin1"][cells], location=loc["name"][cells],
-            latitude=loc["lat"][cells], longitude=loc["lon"][cells], geo_precision=loc["precision"][cells],
-            fatalities=fatalities.astype(np.int64), gid=self.grid.gid[cells], actor1_id=names["id"][att],
-            actor2_id=names["id"][t2])
+        self.events.add_lookup_batch(
+            k, values={"event_date": np.datetime64(self.current_date, "D") + offsets, "week": self.week,
+                       "fatalities": fatalities.astype(np.int64)},
+            lookups={"sub_event_type": (_SUB_NAMES, sub), "actor1": (names["actor"], att),
+                     "assoc_actor_1": (names["assoc"], att), "inter1": (names["inter"], att),
+                     "actor2": (names["actor"], t2), "assoc_actor_2": (names["assoc"], t2),
+                     "inter2": (names["inter"], t2), "admin1": (loc["admin1"], cells), "location": (loc["name"], cells),
+                     "latitude": (loc["lat"], cells), "longitude": (loc["lon"], cells),
+                     "geo_precision": (loc["precision"], cells), "gid": (self.grid.gid, cells),
+                     "actor1_id": (names["id"], att), "actor2_id": (names["id"], t2)})
         return _SUB_TYPE_INDEX[sub]
 
     def _actor_names(self) -> dict[str, np.ndarray]:

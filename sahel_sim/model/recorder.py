@@ -64,14 +64,13 @@ class Recorder:
         m = self.model
         R = len(REGIONS)
         reg = self.region[cells]
-        ev = np.zeros((R, len(EVENT_TYPES)), dtype=np.int32)
-        np.add.at(ev, (reg, types), 1)
+        T = len(EVENT_TYPES)
+        A = len(m.actor_ids)
+        ev = np.bincount(reg * T + types, minlength=R * T).reshape(R, T).astype(np.int32)
         tgt_safe = np.where(tgt >= 0, tgt, 0)
         mi = m.is_jihadist[att] | ((tgt >= 0) & m.is_jihadist[tgt_safe])
-        involved = np.zeros(len(m.actor_ids), dtype=np.int32)
-        np.add.at(involved, att, 1)
         ok = tgt >= 0
-        np.add.at(involved, tgt[ok], 1)
+        involved = (np.bincount(att, minlength=A) + np.bincount(tgt[ok], minlength=A)).astype(np.int32)
         self._pending = {
             "events": ev,
             "mi": np.bincount(reg, weights=mi, minlength=R).astype(np.int32),
@@ -79,8 +78,9 @@ class Recorder:
             "combat": np.bincount(reg, weights=combat_deaths, minlength=R).astype(np.int32),
             "civ": np.bincount(reg, weights=civ_deaths, minlength=R).astype(np.int32),
         }
-        np.add.at(self._snap_violence, cells, 1.0)
-        np.add.at(self._snap_civ, cells, civ_deaths)
+        # counts and deaths are whole numbers: adding them per cell at once is exact
+        self._snap_violence += np.bincount(cells, minlength=m.n_cells)
+        self._snap_civ += np.bincount(cells, weights=civ_deaths, minlength=m.n_cells)
 
     # ------------------------------------------------------------------ end of week
     def record(self, week: dict[str, np.ndarray]) -> None:
