@@ -31,7 +31,6 @@ from sahel_sim.model.mechanisms import (
     accord,
     civilians,
     combat,
-    displacement,
     expansion,
     grievance,
     peacekeeping,
@@ -879,14 +878,9 @@ class SahelModel(mesa.Model):
         d = self.config.mechanisms.displacement
         near = np.flatnonzero(self.violence_recent > 1e-3)  # violent events a week nearby (symmetric kernel)
         threat = self.violence_recent[near] @ self.kernel(d.threat_radius_km)[near]
-        armed = self.P[self.is_armed].sum(axis=0)
-        exposure = displacement.exposure(self.vacuum, armed, half=d.armed_presence_half)
-        rise = self.refuge.exposure_rise(exposure)  # the state's protection collapsing before armed groups
-        fleeing = displacement.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
-                                      per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
-                                      takeover=self._taken_over, takeover_share=d.flee_share_on_takeover,
-                                      threat=threat, share_per_threat=d.flee_share_per_threat,
-                                      exposure_rise=rise, share_on_collapse=d.flee_share_on_collapse)
+        fleeing = self.refuge.flight(pop_home=self.pop_home, events=week["events"], deaths=week["deaths"],
+                                     takeover=self._taken_over, threat=threat, vacuum=self.vacuum, presence=self.P,
+                                     is_armed=self.is_armed)
         self.pop_home -= fleeing
         self.pop_home += self.refuge.step(date=self.current_date, pop_home=self.pop_home, population=self.population_present,
                                           fleeing=fleeing, threat=threat, violence_recent=self.violence_recent)

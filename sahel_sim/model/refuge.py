@@ -101,6 +101,21 @@ class Refuge:
                                               distance_power=d.distance_power)
         self.open_nodes = np.ones(N, dtype=bool)
 
+    def flight(self, *, pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, takeover: np.ndarray,
+               threat: np.ndarray, vacuum: np.ndarray, presence: np.ndarray, is_armed: np.ndarray) -> np.ndarray:
+        """People who flee each cell this week (mechanisms/displacement.py: :func:`exposure`,
+        :func:`exposure_rise`, :func:`flight`, one compiled kernel); ``presence`` (A, n) of every
+        actor, ``is_armed`` the armed groups. The first week sets the exposure reference."""
+        d = self.params
+        if self.exposure_ref is None:
+            armed = presence[is_armed].sum(axis=0)
+            self.exposure_ref = kernel.exposure(vacuum, armed, half=d.armed_presence_half)
+        fleeing, self.exposure_ref = kernel.flight_week(
+            pop_home, events, deaths, takeover, threat, vacuum, presence, is_armed, self.exposure_ref,
+            d.armed_presence_half, d.collapse_memory_weeks, d.flee_per_event, d.flee_per_death,
+            d.max_flee_share_per_week, d.flee_share_on_takeover, d.flee_share_per_threat, d.flee_share_on_collapse)
+        return fleeing
+
     def exposure_rise(self, exposure: np.ndarray) -> np.ndarray:
         """This week's rise of each cell's exposure above what its residents lived through
         (the first week sets the reference: no flight from the starting state)."""
@@ -177,17 +192,10 @@ class Refuge:
         """Per-cell IDPs hosted (settled in Mali's towns, plus people on the road, counted at
         home until they arrive), IDPs and refugees by home cell, refugees by country and by
         location abroad."""
-        G = self.G
-        on_road = self.transit.sum(axis=(0, 2))
-        idp_node = self.settled[:, :G].sum(axis=0) + on_road
-        idp_host = np.bincount(self.node_cell, weights=idp_node, minlength=self.n_cells)
-        abroad_g = self.settled[:, G:].sum(axis=1)
-        total_g = self.settled.sum(axis=1) + on_road
-        ref_share = np.divide(abroad_g, total_g, out=np.zeros(G), where=total_g > 0)
-        ref_origin = self.displaced_from * ref_share[self.cell_group]
-        ref_loc = self.settled[:, G:].sum(axis=0)
-        ref_country = np.bincount(self.country_of[G:], weights=ref_loc, minlength=len(NEIGHBOUR_COUNTRIES))
-        return {"idp_host": idp_host, "idp_origin": self.displaced_from - ref_origin, "ref_origin": ref_origin,
+        idp_host, idp_origin, ref_origin, ref_country, ref_loc = kernel.refuge_views(
+            self.settled, self.transit, self.displaced_from, self.node_cell, self.cell_group, self.country_of[self.G:],
+            len(NEIGHBOUR_COUNTRIES))
+        return {"idp_host": idp_host, "idp_origin": idp_origin, "ref_origin": ref_origin,
                 "ref_country": ref_country, "ref_location": ref_loc}
 
     @property

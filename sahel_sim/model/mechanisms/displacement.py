@@ -213,7 +213,6 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
                 weight[j] = (max(pop_node[j], 1.0) / POP_BASE) ** population_power \
                     * (1.0 - (1.0 - conflict_weight) * danger)
     # onward flight from towns as their residents flee, and flight from home
-    onward = np.empty(G)
     rate = np.empty(G)
     for g in range(G):
         rate[g] = min(1.0, onward_share * (fled[g] / res[g] if res[g] > 0 else 0.0))
@@ -271,3 +270,69 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
     for c in range(n):
         displaced_from[c] -= home[c]
     return home
+
+
+@njit
+def flight_week(pop_home, events, deaths, takeover, threat, vacuum, P, is_armed, reference, armed_presence_half,
+                memory_weeks, per_event, per_death, max_share, takeover_share, share_per_threat,
+                share_on_collapse):  # pragma: no cover - compiled
+    """:func:`exposure` of each cell to the armed groups' presence (rows ``is_armed`` of
+    ``P``), its :func:`exposure_rise` above ``reference``, and :func:`flight`, fused and
+    compiled (``_compiled.py``): returns ``(fleeing, new_reference)``."""
+    n = pop_home.size
+    fleeing = np.empty(n)
+    new_ref = np.empty(n)
+    keep = 1.0 - 1.0 / memory_weeks
+    for j in range(n):
+        armed = 0.0
+        for a in range(P.shape[0]):
+            if is_armed[a]:
+                armed += P[a, j]
+        exposure = vacuum[j] * armed / (armed + armed_presence_half)
+        ref = reference[j] * keep
+        rise = max(exposure - ref, 0.0)
+        new_ref[j] = max(ref, exposure)
+        out = per_event * events[j] + per_death * deaths[j]
+        if share_on_collapse > 0:
+            out = out + share_on_collapse * pop_home[j] * rise
+        out = out + takeover_share * pop_home[j] * (1.0 if takeover[j] else 0.0)
+        if share_per_threat > 0:
+            out = out + pop_home[j] * (1.0 - np.exp(-share_per_threat * threat[j]))
+        fleeing[j] = min(out, max_share * pop_home[j])
+    return fleeing, new_ref
+
+
+@njit
+def refuge_views(settled, transit, displaced_from, node_cell, cell_group, country_of_abroad,
+                 n_countries):  # pragma: no cover - compiled
+    """``Refuge.views`` compiled (``_compiled.py``): ``(idp_host, idp_origin, ref_origin,
+    ref_country, ref_location)``."""
+    W, G, N = transit.shape
+    n = displaced_from.size
+    on_road = np.zeros(G)
+    for w in range(W):
+        for i in range(G):
+            on_road[i] += pairwise_sum(transit[w, i], 0, N)
+    idp_node = np.zeros(G)
+    ref_loc = np.zeros(N - G)
+    ref_share = np.empty(G)
+    for i in range(G):
+        for g in range(G):
+            idp_node[g] += settled[i, g]
+        for j in range(G, N):
+            ref_loc[j - G] += settled[i, j]
+        abroad = pairwise_sum(settled[i], G, N - G)
+        total = pairwise_sum(settled[i], 0, N) + on_road[i]
+        ref_share[i] = abroad / total if total > 0 else 0.0
+    idp_host = np.zeros(n)
+    for g in range(G):
+        idp_host[node_cell[g]] += idp_node[g] + on_road[g]
+    ref_origin = np.empty(n)
+    idp_origin = np.empty(n)
+    for c in range(n):
+        ref_origin[c] = displaced_from[c] * ref_share[cell_group[c]]
+        idp_origin[c] = displaced_from[c] - ref_origin[c]
+    ref_country = np.zeros(n_countries)
+    for j in range(N - G):
+        ref_country[country_of_abroad[j]] += ref_loc[j]
+    return idp_host, idp_origin, ref_origin, ref_country, ref_loc

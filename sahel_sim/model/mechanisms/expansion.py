@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+
 from sahel_sim.model.mechanisms._compiled import njit
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
 
 
