@@ -310,35 +310,46 @@ class SahelModel(mesa.Model):
 
     # ================================================================ fields
     def _fields(self) -> None:
-        n = self.n_cells
         A = len(self.actor_ids)
         forces = self._force_list
-        # fighters per (actor, cell): one bincount adds each cell's units in the same order as
-        # one bincount per actor (territory.fighters_per_cell)
-        at = np.concatenate([f.unit_cell + i * n for i, f in enumerate(forces)])
-        self.S = np.bincount(at, weights=np.concatenate([f.unit_fighters for f in forces]),
-                             minlength=A * n).astype(np.float64).reshape(A, n)
-        self.P = np.zeros((A, n))
-        self.R = np.zeros((A, n))
+        m = self.config.mechanisms
+        kernels, k_presence, k_strike = self._kernel_stack()
+        self.S, self.P, self.R, self.security, self.vacuum, self.pk_cover = territory.presence_fields(
+            np.concatenate([f.unit_cell for f in forces]), np.concatenate([f.unit_fighters for f in forces]),
+            np.repeat(np.arange(A), [f.n_units for f in forces]), A, kernels, k_presence, k_strike, ~self.is_pk,
+            self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
+            m.vacuum.peacekeeper_weight)
         rows, occ = np.nonzero(self.S)
-        local_all = self.S[rows, occ]
         bounds = np.searchsorted(rows, np.arange(A + 1)).tolist()
         self._occupied = [occ[bounds[i]:bounds[i + 1]] for i in range(A)]  # cells each actor's units hold
-        for i in range(A):
-            lo, hi = bounds[i], bounds[i + 1]
-            if lo == hi:
-                continue
-            occupied = self._occupied[i]
-            local = local_all[lo:hi]
-            k_presence, k_strike = self._actor_kernels(i, forces[i])
-            self.P[i] = local @ k_presence[occupied]  # territory.presence
-            if not self.is_pk[i]:  # peacekeepers do not strike; strikes.reach
-                self.R[i] = (local / local.sum()) @ k_strike[occupied]
-        m = self.config.mechanisms
-        self.security, self.vacuum, self.pk_cover = territory.security(
-            self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
-            half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
-            pk_weight=m.vacuum.peacekeeper_weight)
+
+    def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The actors' presence and strike-reach kernels as one (K, n, n) array and each
+        actor's two indices into it (rebuilt only when a reach factor changes)."""
+        key = tuple(f.reach_factor for f in self._force_list)
+        if getattr(self, "_kernel_stack_key", None) != key:
+            arrays: list[np.ndarray] = []
+            index: dict[int, int] = {}
+            pairs = []
+            for i, f in enumerate(self._force_list):
+                pair = []
+                for k in self._actor_kernels(i, f):
+                    if id(k) not in index:
+                        index[id(k)] = len(arrays)
+                        arrays.append(k)
+                    pair.append(index[id(k)])
+                pairs.append(pair)
+            idx = np.array(pairs, dtype=np.int64)
+            stack = np.stack(arrays)
+            # the caches hold views of the stack from now on, not a second copy of each kernel
+            views = {id(k): stack[j] for j, k in enumerate(arrays)}
+            self._kernels = {r: views.get(id(k), k) for r, k in self._kernels.items()}
+            cache = self.__dict__.get("_actor_kernel_cache", {})
+            for ck, (kp, ks) in list(cache.items()):
+                cache[ck] = (views.get(id(kp), kp), views.get(id(ks), ks))
+            self._kernel_stack_key = key
+            self._kernel_stack_cache = (stack, idx[:, 0].copy(), idx[:, 1].copy())
+        return self._kernel_stack_cache
 
     def _hostility(self) -> np.ndarray:
         """Who fights whom (read-only: it is shared by the weeks with the same accord and

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from sahel_sim.model.mechanisms._compiled import njit
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
 
 
 def distance_kernel(distance_km: np.ndarray, reach_km: float) -> np.ndarray:
@@ -148,3 +148,46 @@ def step_influence(influence, pressure, indptr, indices, data, degree, baseline,
                 new = inc
         control[j] = new
     return out, control
+
+
+@njit
+def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, k_strike, strikes, is_gov, is_pk,
+                    half_strength, pk_half, pk_weight):  # pragma: no cover - compiled
+    """Every actor's fighters per cell, :func:`presence` and reach (``strikes.reach``), and
+    :func:`security`, compiled (``_compiled.py``): returns ``(S, P, R, security, vacuum,
+    pk_cover)``. Units are given as ``cells``, ``fighters`` and ``unit_actor``, actor by actor;
+    ``kernels`` (K, n, n) holds the distance kernels, ``k_presence[a]`` and ``k_strike[a]``
+    index actor a's; ``strikes[a]``: whether actor a strikes (peacekeepers do not). The
+    products are BLAS ``gemv`` calls, as numpy's ``@``."""
+    n = kernels.shape[1]
+    A = n_actors
+    S = np.zeros((A, n))
+    P = np.zeros((A, n))
+    R = np.zeros((A, n))
+    for u in range(cells.size):
+        S[unit_actor[u], cells[u]] += fighters[u]
+    for a in range(A):
+        occupied = np.flatnonzero(S[a])
+        if occupied.size == 0:
+            continue
+        local = S[a][occupied]
+        P[a] = np.dot(local, kernels[k_presence[a]][occupied])
+        if strikes[a]:
+            R[a] = np.dot(local / pairwise_sum(local, 0, local.size), kernels[k_strike[a]][occupied])
+    security = np.empty(n)
+    vacuum = np.empty(n)
+    pk_cover = np.empty(n)
+    for j in range(n):
+        gov = 0.0
+        pk = 0.0
+        for a in range(A):
+            if is_gov[a]:
+                gov += P[a, j]
+            if is_pk[a]:
+                pk += P[a, j]
+        s_gov = 1.0 - np.exp(-gov / half_strength)
+        s_pk = 1.0 - np.exp(-pk / pk_half)
+        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
+        vacuum[j] = 1.0 - security[j]
+        pk_cover[j] = s_pk
+    return S, P, R, security, vacuum, pk_cover
