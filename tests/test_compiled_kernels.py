@@ -340,3 +340,18 @@ def test_presence_fields_match_per_actor_products(rng) -> None:
                                          pk_half=100.0, pk_weight=0.5))
     for a, b in zip(got, want, strict=True):
         close(a, b)
+
+
+def test_sampling_choice_draws_what_generator_choice_draws() -> None:
+    from sahel_sim.model.sampling import choice
+
+    for seed in range(300):
+        g = np.random.default_rng(seed)
+        m = int(g.integers(1, 40))
+        items, w = g.integers(0, 400, m), g.random(m) ** 3
+        w[g.random(m) < 0.2] = 0.0
+        p = w / w.sum() if w.sum() > 0 else None
+        size = int(g.integers(1, 20))
+        a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+        exact(choice(a, items, size, p), b.choice(items, size=size, p=p))
+        assert a.random() == b.random()  # the same state afterwards

@@ -25,6 +25,7 @@ import mesa
 import numpy as np
 
 from sahel_sim.config.schema import Actor
+from sahel_sim.model import sampling
 from sahel_sim.model.mechanisms import movement, posture
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class Force(mesa.Agent):
         n_new = int(np.ceil(amount / size))
         total = weights.sum()
         p = weights / total if total > 0 else None
-        where = rng.choice(cells, size=n_new, p=p)
+        where = sampling.choice(rng, cells, n_new, p)
         fighters = np.full(n_new, amount / n_new)
         mobile = rng.random(n_new) < self.spec.mobile_share
         self.unit_cell = np.concatenate([self.unit_cell, where])
