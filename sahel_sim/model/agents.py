@@ -304,20 +304,19 @@ class ArmedGroup(Force):
             return
         a = model.actor_index[self.actor_id]
         f = model.faction_of[a]
-        table, _ = self._move_tables()
+        table = self._move_table()
         gumbel = model.rng.gumbel(0.0, ex.move_noise, size=(moving.size, table.shape[1]))
         self.unit_cell[moving] = movement.relocate(
             table, self.unit_cell, self.unit_home, moving, model.footprint[a], model.security,
             model.support[f] if f >= 0 else model._zeros, ex.state_avoidance, self.spec.home_pull,
             model.grid.distance_km, gumbel)
 
-    def _move_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """The candidate cells within a week's move of each cell (-1 pads) and the same with
-        the pads at cell 0 (for indexing), for the current reach factor."""
+    def _move_table(self) -> np.ndarray:
+        """The candidate cells within a week's move of each cell (-1 pads), for the current
+        reach factor."""
         if getattr(self, "_move_key", None) != self.reach_factor:
-            table = self.model.candidates(self.spec.move_km * self.reach_factor)
             self._move_key = self.reach_factor
-            self._move_cache = (table, np.where(table >= 0, table, 0))
+            self._move_cache = self.model.candidates(self.spec.move_km * self.reach_factor)
         return self._move_cache
 
 

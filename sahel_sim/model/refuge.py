@@ -116,15 +116,6 @@ class Refuge:
             d.max_flee_share_per_week, d.flee_share_on_takeover, d.flee_share_per_threat, d.flee_share_on_collapse)
         return fleeing
 
-    def exposure_rise(self, exposure: np.ndarray) -> np.ndarray:
-        """This week's rise of each cell's exposure above what its residents lived through
-        (the first week sets the reference: no flight from the starting state)."""
-        if self.exposure_ref is None:
-            self.exposure_ref = exposure.copy()
-        rise, self.exposure_ref = kernel.exposure_rise(exposure, self.exposure_ref,
-                                                       memory_weeks=self.params.collapse_memory_weeks)
-        return rise
-
     # ------------------------------------------------------------------ network
     def _network(self, date: dt.date) -> None:
         """Open nodes and links on ``date``; route distances recomputed when they change."""

@@ -3,12 +3,13 @@
 A compiled kernel fuses the numpy formulation of a whole stage into one call, so a weekly step
 pays one Python call where it paid dozens of small numpy calls (the model's arrays are a few
 hundred cells: call overhead, not arithmetic, was the cost). Each one is checked against the
-module's numpy reference formulation in tests/test_kernels.py, and adds, multiplies and
+module's numpy formulation in tests/test_compiled_kernels.py, and adds, multiplies and
 divides in the same order as it, so outputs are bit-identical:
 
-- ``njit``: numba's ``njit`` with an on-disk cache (the compile cost, about a second a
-  kernel, is paid once per installation, not per run or per sweep worker) and numpy's error
-  model (x / 0 is inf or nan, as in numpy, not an exception);
+- ``njit``: numba's ``njit`` with an on-disk cache (next to the sources, else numba's
+  user-wide cache: the compile cost is paid once per installation, not per run or per sweep
+  worker; each process still pays numba's import and set-up on its first kernel call) and
+  numpy's error model (x / 0 is inf or nan, as in numpy, not an exception);
 - ``pairwise_sum``: numpy's pairwise summation of a contiguous float64 vector
   (``numpy/_core/src/umath/loops_utils.h.src``: blocks of 128, eight accumulators), the
   order ``a.sum()`` and ``b.sum(axis=-1)`` add in; a sum over a leading axis adds row by row.
@@ -19,13 +20,57 @@ Generator and pass them in (STYLE.md 3).
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
-from numba import njit as _njit
+
+_KERNELS: list[CompiledKernel] = []  # every kernel declared with ``njit``, in declaration order
+_ACTIVE = False
 
 
-def njit(fn):
-    """Compile ``fn`` (nopython, cached on disk, numpy's floating-point error model)."""
-    return _njit(cache=True, error_model="numpy")(fn)
+class CompiledKernel:
+    """A kernel compiled on its first call. numba is imported then, not when the model is
+    (importing numba imports yaml and LLVM: the model's import stays light, see
+    tests/test_mechanisms.py). The first call of any kernel replaces every kernel, wherever a
+    module holds it by name, with its numba dispatcher, so kernels that call each other are
+    compiled against dispatchers; later calls reach numba directly."""
+
+    def __init__(self, fn) -> None:
+        self.py_func = fn
+        self.dispatcher = None
+        functools.update_wrapper(self, fn)
+        _KERNELS.append(self)
+
+    def __call__(self, *args):
+        if self.dispatcher is None:
+            activate()
+        return self.dispatcher(*args)
+
+
+def activate() -> None:
+    """Hand every declared kernel to numba (cached on disk, numpy's error model) and put the
+    dispatchers in place of the kernels in the package's modules."""
+    global _ACTIVE
+    if _ACTIVE:
+        return
+    from numba import njit as numba_njit
+
+    for k in _KERNELS:
+        k.dispatcher = numba_njit(cache=True, error_model="numpy")(k.py_func)
+    swap = {id(k): k.dispatcher for k in _KERNELS}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("sahel_sim.") and module is not None:
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, CompiledKernel):
+                    setattr(module, attr, swap[id(value)])
+    _ACTIVE = True
+
+
+def njit(fn) -> CompiledKernel:
+    """Declare ``fn`` a compiled kernel (nopython, cached on disk, numpy's floating-point error
+    model), compiled on its first call."""
+    return CompiledKernel(fn)
 
 
 @njit

@@ -52,15 +52,6 @@ def allocate(budget: float, weights: np.ndarray, half: float) -> np.ndarray:
     return budget * weights / (half + total)
 
 
-def allocate_rows(budgets: np.ndarray, weights: np.ndarray, half: float) -> np.ndarray:
-    """:func:`allocate` for many attackers at once: row ``i`` of ``weights`` (C, n) with
-    ``budgets[i]``."""
-    total = weights.sum(axis=1)
-    out = budgets[:, None] * weights / (half + total)[:, None]
-    out[(budgets <= 0) | (total <= 0)] = 0.0
-    return out
-
-
 def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Independent Poisson counts for every (channel, cell) of ``expected`` (C, n), returned as
     one (channel, cell) pair per event, ordered by channel. Drawn as a Poisson total per channel
