@@ -567,23 +567,13 @@ class SahelModel(mesa.Model):
                             * strength / 100.0)
         civ_budget = civ_rate * tempo[1] * active
         # attacks on armed enemies, peacekeepers and state-side forces
-        H = self.hostility & active[:, None] & self.P.any(axis=1)[None, :] & (budget > 0)[:, None]
-        aa, bb = np.nonzero(H)
-        channels: list[np.ndarray] = []
-        rates: list[np.ndarray] = []
-        if aa.size:
-            armed_a = self.is_armed[aa]
-            scale = np.where(armed_a & self.is_pk[bb], pk.target_weight, 1.0)
-            scale = scale * np.where(armed_a & self._rival_pair[aa, bb], m.rivalry.battle_weight, 1.0)
-            n_split, split_kind, split_frac = self._split_table()
-            ns = n_split[aa, bb]
-            rows = np.repeat(np.arange(aa.size), ns)
-            slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
-            ar, br = aa[rows], bb[rows]
-            channels.append(np.stack([ar, br, split_kind[ar, br, slot]], axis=1))
-            rates.append(strikes.attack_rates(self.P, self.R, aa, bb, scale, armed_a & ~self.is_pk[bb], deter, budget,
-                                              c.target_half_presence, c.risk_aversion, c.opportunity_half, rows,
-                                              split_frac[ar, br, slot]))
+        n_split, split_kind, split_frac = self._split_table()
+        table, attack = strikes.hostile_channels(
+            self.hostility, active, budget, self.P, self.R, self.is_armed, self.is_pk, self._rival_pair,
+            pk.target_weight, m.rivalry.battle_weight, deter, c.target_half_presence, c.risk_aversion,
+            c.opportunity_half, n_split, split_kind, split_frac)
+        channels: list[np.ndarray] = [table]
+        rates: list[np.ndarray] = [attack]
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)

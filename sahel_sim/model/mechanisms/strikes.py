@@ -125,3 +125,60 @@ def civilian_rates(R, attackers, budgets, targets, intensity, half):  # pragma: 
             for j in range(n):
                 out[r, j] = budgets[r] * out[r, j] / (half + total)
     return out
+
+
+@njit
+def hostile_channels(hostility, active, budget, P, R, is_armed, is_pk, rival_pair, peacekeeper_weight, rivalry_weight,
+                     deter, target_half, risk_aversion, opportunity_half, n_split, split_kind,
+                     split_share):  # pragma: no cover - compiled
+    """Every attacker's channels against its enemies this week, compiled (``_compiled.py``):
+    ``(table, rates)``, ``table`` (C, 3) rows of (attacker, target, kind) and ``rates`` (C, n)
+    from :func:`attack_rates`. An attacker (``active``, with a budget) attacks each enemy
+    present anywhere (``hostility``, in actor order); armed groups weigh peacekeepers by
+    ``peacekeeper_weight`` and their rivals by ``rivalry_weight`` and are deterred by
+    peacekeepers (``deter``) except from attacking them; the attack on pair (a, b) splits into
+    ``n_split[a, b]`` kinds ``split_kind[a, b, :]`` with shares ``split_share[a, b, :]``."""
+    A = hostility.shape[0]
+    present = np.zeros(A, dtype=np.bool_)
+    for b in range(A):
+        for j in range(P.shape[1]):
+            if P[b, j] != 0:
+                present[b] = True
+                break
+    C = 0
+    for a in range(A):
+        if active[a] and budget[a] > 0:
+            for b in range(A):
+                if hostility[a, b] and present[b]:
+                    C += 1
+    aa = np.empty(C, dtype=np.int64)
+    bb = np.empty(C, dtype=np.int64)
+    scale = np.empty(C)
+    deterred = np.empty(C, dtype=np.bool_)
+    n_rows = 0
+    c = 0
+    for a in range(A):
+        if not (active[a] and budget[a] > 0):
+            continue
+        for b in range(A):
+            if hostility[a, b] and present[b]:
+                aa[c], bb[c] = a, b
+                s1 = peacekeeper_weight if is_armed[a] and is_pk[b] else 1.0
+                s2 = rivalry_weight if is_armed[a] and rival_pair[a, b] else 1.0
+                scale[c] = s1 * s2
+                deterred[c] = is_armed[a] and not is_pk[b]
+                n_rows += n_split[a, b]
+                c += 1
+    rows = np.empty(n_rows, dtype=np.int64)
+    share = np.empty(n_rows)
+    table = np.empty((n_rows, 3), dtype=np.int64)
+    r = 0
+    for c in range(C):
+        a, b = aa[c], bb[c]
+        for slot in range(n_split[a, b]):
+            rows[r] = c
+            share[r] = split_share[a, b, slot]
+            table[r, 0], table[r, 1], table[r, 2] = a, b, split_kind[a, b, slot]
+            r += 1
+    return table, attack_rates(P, R, aa, bb, scale, deterred, deter, budget, target_half, risk_aversion,
+                               opportunity_half, rows, share)
