@@ -355,3 +355,54 @@ def test_sampling_choice_draws_what_generator_choice_draws() -> None:
         a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
         exact(choice(a, items, size, p), b.choice(items, size=size, p=p))
         assert a.random() == b.random()  # the same state afterwards
+
+
+def test_hostile_channels_match_the_numpy_formulation(rng) -> None:
+    A, n = 6, 25
+    hostility = rng.random((A, A)) > 0.4
+    np.fill_diagonal(hostility, False)
+    P, R, deter = rng.random((A, n)) * 40, rng.random((A, n)), rng.random(n)
+    P[5] = 0.0  # an actor with nobody on the ground is no target
+    active, budget = rng.random(A) > 0.2, rng.random(A) * 3 * (rng.random(A) > 0.2)
+    is_armed, is_pk = np.array([0, 1, 1, 0, 1, 0], bool), np.array([0, 0, 0, 1, 0, 0], bool)
+    rival_pair = np.zeros((A, A), bool)
+    rival_pair[1, 4] = rival_pair[4, 1] = True
+    n_split = rng.integers(1, 3, (A, A))
+    split_kind = rng.integers(0, 5, (A, A, 2))
+    split_share = rng.random((A, A, 2))
+    table, rates = strikes.hostile_channels(hostility, active, budget, P, R, is_armed, is_pk, rival_pair, 0.6, 1.7,
+                                            deter, 5.0, 1.5, 2.0, n_split, split_kind, split_share)
+    H = hostility & active[:, None] & P.any(axis=1)[None, :] & (budget > 0)[:, None]
+    aa, bb = np.nonzero(H)
+    armed_a = is_armed[aa]
+    scale = np.where(armed_a & is_pk[bb], 0.6, 1.0) * np.where(armed_a & rival_pair[aa, bb], 1.7, 1.0)
+    ns = n_split[aa, bb]
+    rows = np.repeat(np.arange(aa.size), ns)
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
+    ar, br = aa[rows], bb[rows]
+    exact(table, np.stack([ar, br, split_kind[ar, br, slot]], axis=1))
+    exact(rates, strikes.attack_rates(P, R, aa, bb, scale, armed_a & ~is_pk[bb], deter, budget, 5.0, 1.5, 2.0, rows,
+                                      split_share[ar, br, slot]))
+
+
+def test_regional_week_matches_bincounts(rng) -> None:
+    from sahel_sim.model.recorder import regional_week
+
+    n, R, A, F, T = 30, 4, 3, 2, 5
+    region = rng.integers(0, R, n)
+    pop_home, idp_host, idp_origin, ref_origin = (rng.random(n) * 1e4 for _ in range(4))
+    S, grievance = rng.random((A, n)) * 50, rng.random(n)
+    control = rng.integers(-1, F, n).astype(np.int8)
+    out = [np.zeros((T, R)) for _ in range(4)] + [np.zeros((T, R, A)), np.zeros((T, R, F + 1), np.int16),
+                                                  np.zeros((T, R))]
+    regional_week(region, 2, pop_home, idp_host, idp_origin, ref_origin, S, control, grievance, *out)
+    w = pop_home + idp_host
+    for got, x in zip(out[:4], (w, idp_host, idp_origin, ref_origin), strict=True):
+        exact(got[2], np.bincount(region, weights=x, minlength=R))
+    exact(out[4][2], np.stack([np.bincount(region, weights=S[a], minlength=R) for a in range(A)], axis=1))
+    cells = np.zeros((R, F + 1), np.int16)
+    np.add.at(cells, (region, np.where(control < 0, F, control)), 1)
+    exact(out[5][2], cells)
+    exact(out[6][2], np.bincount(region, weights=grievance * w, minlength=R)
+          / np.maximum(np.bincount(region, weights=w, minlength=R), 1.0))
+    assert not out[0][[0, 1, 3, 4]].any()  # only week 2 is written
