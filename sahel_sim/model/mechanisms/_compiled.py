@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 
 import numpy as np
 
 _KERNELS: list[CompiledKernel] = []  # every kernel declared with ``njit``, in declaration order
 _ACTIVE = False
+_LOCK = threading.Lock()  # the browser app may step models from several threads
 
 
 class CompiledKernel:
@@ -52,19 +54,21 @@ def activate() -> None:
     """Hand every declared kernel to numba (cached on disk, numpy's error model) and put the
     dispatchers in place of the kernels in the package's modules."""
     global _ACTIVE
-    if _ACTIVE:
-        return
-    from numba import njit as numba_njit
+    with _LOCK:
+        if _ACTIVE:
+            return
+        from numba import njit as numba_njit
 
-    for k in _KERNELS:
-        k.dispatcher = numba_njit(cache=True, error_model="numpy")(k.py_func)
-    swap = {id(k): k.dispatcher for k in _KERNELS}
-    for name, module in list(sys.modules.items()):
-        if name.startswith("sahel_sim.") and module is not None:
-            for attr, value in list(vars(module).items()):
-                if isinstance(value, CompiledKernel):
-                    setattr(module, attr, swap[id(value)])
-    _ACTIVE = True
+        for k in _KERNELS:
+            if k.dispatcher is None:
+                k.dispatcher = numba_njit(cache=True, error_model="numpy")(k.py_func)
+        swap = {id(k): k.dispatcher for k in _KERNELS}
+        for name, module in list(sys.modules.items()):
+            if name.startswith("sahel_sim.") and module is not None:
+                for attr, value in list(vars(module).items()):
+                    if isinstance(value, CompiledKernel):
+                        setattr(module, attr, swap[id(value)])
+        _ACTIVE = True
 
 
 def njit(fn) -> CompiledKernel:
