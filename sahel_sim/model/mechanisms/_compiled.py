@@ -45,7 +45,7 @@ class CompiledKernel:
         _KERNELS.append(self)
 
     def __call__(self, *args):
-        if self.dispatcher is None:
+        if not _ACTIVE:  # set once every kernel is in place (a kernel compiles against the others)
             activate()
         return self.dispatcher(*args)
 
