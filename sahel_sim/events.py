@@ -162,7 +162,7 @@ class EventLog:
     def __init__(self, run_id: str, seed: int) -> None:
         self.run_id = run_id
         self.seed = seed
-        self._chunks: list[dict[str, np.ndarray]] = []
+        self._chunks: list = []  # dicts of columns, or (k, values, lookups) (add_lookup_batch)
         self._n = 0
 
     def __len__(self) -> int:
@@ -182,6 +182,28 @@ class EventLog:
         self._chunks.append(chunk)
         self._n += k
 
+    def add_lookup_batch(self, k: int, *, values: dict, lookups: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Append k events given partly as lookups: ``lookups[name] = (table, index)`` is the
+        column ``table[index]``, looked up when the table is built (the model logs a dozen
+        events a week; its names and places are a few small tables), ``values`` the other
+        columns as in :meth:`add_batch`."""
+        missing = set(_INPUT_COLUMNS) - set(values) - set(lookups)
+        if missing:
+            raise TypeError(f"EventLog.add_lookup_batch: missing columns {sorted(missing)}")
+        self._chunks.append((k, values, lookups))
+        self._n += k
+
+    @staticmethod
+    def _column(chunk, name: str) -> np.ndarray:
+        if isinstance(chunk, dict):
+            return chunk[name]
+        k, values, lookups = chunk
+        if name in lookups:
+            table, index = lookups[name]
+            return table[index]
+        value = np.asarray(values[name])
+        return value if value.shape == (k,) else np.broadcast_to(value, (k,))
+
     def add(self, **cols) -> None:
         """Append one event given as scalars (``event_date`` a ``datetime.date``)."""
         cols = dict(cols)
@@ -191,7 +213,7 @@ class EventLog:
     def to_table(self) -> pa.Table:
         if not self._chunks:
             return empty_events()
-        col = {name: np.concatenate([c[name] for c in self._chunks]) for name in _INPUT_COLUMNS}
+        col = {name: np.concatenate([self._column(c, name) for c in self._chunks]) for name in _INPUT_COLUMNS}
         n = self._n
         dates = col["event_date"].astype("datetime64[D]")
         sub = col["sub_event_type"].astype(object)

@@ -25,6 +25,7 @@ import mesa
 import numpy as np
 
 from sahel_sim.config.schema import Actor
+from sahel_sim.model import sampling
 from sahel_sim.model.mechanisms import movement, posture
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class Force(mesa.Agent):
         self.unit_home = np.zeros(0, dtype=np.int64)
         self.unit_fighters = np.zeros(0, dtype=np.float64)
         self.unit_mobile = np.zeros(0, dtype=bool)
+        self._strength_of: np.ndarray | None = None
+        self._strength = 0.0
         self.reach_factor = 1.0
         self.funds = 0.0
         self.peak_strength = 0.0
@@ -70,7 +73,13 @@ class Force(mesa.Agent):
     # ------------------------------------------------------------------ state
     @property
     def strength(self) -> float:
-        return float(self.unit_fighters.sum())
+        # ``unit_fighters`` is always replaced, never changed in place, so the sum is cached
+        # against the array it was taken of (the schedule asks for it dozens of times a week)
+        fighters = self.unit_fighters
+        if self._strength_of is not fighters:
+            self._strength_of = fighters
+            self._strength = float(fighters.sum())
+        return self._strength
 
     @property
     def n_units(self) -> int:
@@ -139,9 +148,14 @@ class Force(mesa.Agent):
         """Cells of the open bases inside the regions the force may enter."""
         if self.base_cell.size == 0:
             return np.zeros(0, dtype=np.int64)
-        allowed = self.model.region_mask(self.allowed_regions)
-        ok = self.base_open & allowed[self.base_cell]
-        return np.unique(self.base_cell[ok])
+        key = (self.base_open.tobytes(), tuple(self.allowed_regions))  # they change a few times a run
+        if getattr(self, "_open_cells_key", None) != key:
+            allowed = self.model.region_mask(self.allowed_regions)
+            ok = self.base_open & allowed[self.base_cell]
+            cells = np.unique(self.base_cell[ok])
+            cells.flags.writeable = False
+            self._open_cells_key, self._open_cells = key, cells
+        return self._open_cells
 
     def fall_back(self, base_indices: list[int]) -> None:
         """Units homed at lost bases fall back to the nearest open base (or disband)."""
@@ -176,16 +190,18 @@ class Force(mesa.Agent):
         if amount <= 0:
             return
         size = self.spec.unit_size
-        room = np.clip(size - self.unit_fighters, 0.0, None)
-        if room.sum() > 0:
-            take = min(amount, float(room.sum()))
-            self.unit_fighters = self.unit_fighters + take * room / room.sum()
+        room = np.maximum(size - self.unit_fighters, 0.0)
+        room_total = room.sum()
+        if room_total > 0:
+            take = min(amount, float(room_total))
+            self.unit_fighters = self.unit_fighters + take * room / room_total
             amount -= take
         if amount <= 1e-9 or cells.size == 0:
             return
         n_new = int(np.ceil(amount / size))
-        p = weights / weights.sum() if weights.sum() > 0 else None
-        where = rng.choice(cells, size=n_new, p=p)
+        total = weights.sum()
+        p = weights / total if total > 0 else None
+        where = sampling.choice(rng, cells, n_new, p)
         fighters = np.full(n_new, amount / n_new)
         mobile = rng.random(n_new) < self.spec.mobile_share
         self.unit_cell = np.concatenate([self.unit_cell, where])
@@ -251,7 +267,7 @@ class Force(mesa.Agent):
     def _reinforce(self, model: SahelModel, amount: float) -> None:
         """Add ``amount`` fighters; where they go is looked up only when they fill new units
         (topping up existing units needs no location)."""
-        room = float(np.clip(self.spec.unit_size - self.unit_fighters, 0.0, None).sum())
+        room = float(np.maximum(self.spec.unit_size - self.unit_fighters, 0.0).sum())
         if amount - min(amount, room) <= 1e-9:
             self.add_fighters(amount, _NO_CELLS, _NO_CELLS, model.rng)
             return
@@ -288,13 +304,20 @@ class ArmedGroup(Force):
             return
         a = model.actor_index[self.actor_id]
         f = model.faction_of[a]
-        base = np.log(model.footprint[a] + 1e-3) - ex.state_avoidance * model.security
-        if f >= 0:
-            base = base + model.support[f]
-        cand = model.candidates(self.spec.move_km * self.reach_factor)[self.unit_cell[moving]]
-        safe = np.where(cand >= 0, cand, 0)
-        score = base[safe] - self.spec.home_pull * model.grid.distance_km[self.unit_home[moving][:, None], safe] / 100.0
-        self.unit_cell[moving] = movement.choose(model.rng, cand, score, noise=ex.move_noise)
+        table = self._move_table()
+        gumbel = model.rng.gumbel(0.0, ex.move_noise, size=(moving.size, table.shape[1]))
+        self.unit_cell[moving] = movement.relocate(
+            table, self.unit_cell, self.unit_home, moving, model.footprint[a], model.security,
+            model.support[f] if f >= 0 else model._zeros, ex.state_avoidance, self.spec.home_pull,
+            model.grid.distance_km, gumbel)
+
+    def _move_table(self) -> np.ndarray:
+        """The candidate cells within a week's move of each cell (-1 pads), for the current
+        reach factor."""
+        if getattr(self, "_move_key", None) != self.reach_factor:
+            self._move_key = self.reach_factor
+            self._move_cache = self.model.candidates(self.spec.move_km * self.reach_factor)
+        return self._move_cache
 
 
 class StateForce(Force):
@@ -315,7 +338,8 @@ class StateForce(Force):
         # columns outside the regions the force may enter go back to a base at once
         outside = mobile[~allowed[self.unit_cell[mobile]]]
         moving = mobile[model.rng.random(mobile.size) < pos.reinforce_share_per_week]
-        moving = np.union1d(moving, outside)
+        if outside.size:  # both are sorted and unique
+            moving = np.union1d(moving, outside)
         if moving.size == 0:
             return
         w = posture.sector_threat(cells, model.threat, model.kernel(pos.sector_radius_km),

@@ -31,7 +31,6 @@ from sahel_sim.model.mechanisms import (
     accord,
     civilians,
     combat,
-    displacement,
     expansion,
     grievance,
     peacekeeping,
@@ -179,6 +178,15 @@ class SahelModel(mesa.Model):
         for a in self.actor_ids:
             spec = scenario.actors[a]
             self.forces[a] = FORCE_CLASSES[spec.kind](self, a, spec)
+        self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
+        self._ones, self._zeros = np.ones(n), np.zeros(n)  # read-only constants
+        self._ones.flags.writeable = self._zeros.flags.writeable = False
+        self._recruiters = [i for i, a in enumerate(self.actor_ids)
+                            if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
+        self._base_enemies = [np.flatnonzero(row) for row in self._base_hostility]
+        self._actor_factions = [(i, int(f)) for i, f in enumerate(self.faction_of) if f >= 0]
+        self._column_forces = [i for i in range(len(self.actor_ids)) if self.is_gov[i] and not self.is_merc[i]]
+        self._unit_size = np.array([scenario.actors[a].unit_size for a in self.actor_ids])
         self._deploy_regions: dict[str, list[str]] = {}
         rng_place = self.streams["placement"]
         for force in self.forces.values():
@@ -195,6 +203,7 @@ class SahelModel(mesa.Model):
 
         # state as of the start date: interventions dated before it take effect now
         self._apply_interventions(until=self.start_date, log=False)
+        self._hostility_cache: dict[tuple[bool, bool], tuple[np.ndarray, dict]] = {}
         self.hostility = self._hostility()
         self._fields()
         pressure = self._pressure()
@@ -301,50 +310,98 @@ class SahelModel(mesa.Model):
 
     # ================================================================ fields
     def _fields(self) -> None:
-        n = self.n_cells
         A = len(self.actor_ids)
-        self.S = np.zeros((A, n))
-        self.P = np.zeros((A, n))
-        self.R = np.zeros((A, n))
-        for i, a in enumerate(self.actor_ids):
-            f = self.forces[a]
-            if not f.n_units:
-                continue
-            self.S[i] = territory.fighters_per_cell(f.unit_cell, f.unit_fighters, n)
-            occupied = np.flatnonzero(self.S[i])
-            local = self.S[i][occupied]
-            k_presence, k_strike = self._actor_kernels(i, f)
-            self.P[i] = local @ k_presence[occupied]  # territory.presence
-            if not self.is_pk[i]:  # peacekeepers do not strike; strikes.reach
-                self.R[i] = (local / local.sum()) @ k_strike[occupied]
-            if self.is_gov[i] and self.config.mechanisms.posture.area_of_operations_only:
-                aoo = self.region_mask(f.allowed_regions)  # the state's side of a line of control
-                self.P[i] *= aoo
-                self.R[i] *= aoo
+        forces = self._force_list
         m = self.config.mechanisms
+        kernels, k_presence, k_strike = self._kernel_stack()
+        self.S, self.P, self.R, self.security, self.vacuum, self.pk_cover = territory.presence_fields(
+            np.concatenate([f.unit_cell for f in forces]), np.concatenate([f.unit_fighters for f in forces]),
+            np.repeat(np.arange(A), [f.n_units for f in forces]), A, kernels, k_presence, k_strike, ~self.is_pk,
+            self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
+            m.vacuum.peacekeeper_weight)
+        if m.posture.area_of_operations_only:  # state-side presence stops at its area of operations
+            restricted = [i for i in self._gov_actors if self._aoo_mask(i) is not None]
+            if restricted:
+                for i in restricted:
+                    aoo = self._aoo_mask(i)  # the state's side of a line of control
+                    self.P[i] *= aoo
+                    self.R[i] *= aoo
+                self.security, self.vacuum, self.pk_cover = territory.security(
+                    self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
+                    half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
+                    pk_weight=m.vacuum.peacekeeper_weight)
         if m.combat.far_strike_share > 0:  # reach of distant strikes (jihadist groups; strikes.far_expected)
             k_far = self.kernel(m.combat.far_strike_reach_km)
-            self.R_far = np.zeros((A, n))
+            self.R_far = np.zeros((A, self.n_cells))
             for i in np.flatnonzero(self.is_jihadist & (self.S.sum(axis=1) > 0)).tolist():
                 self.R_far[i] = strikes.reach(self.S[i], k_far)
-        self.security, self.vacuum, self.pk_cover = territory.security(
-            self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
-            half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
-            pk_weight=m.vacuum.peacekeeper_weight)
+        rows, occ = np.nonzero(self.S)
+        bounds = np.searchsorted(rows, np.arange(A + 1)).tolist()
+        self._occupied = [occ[bounds[i]:bounds[i + 1]] for i in range(A)]  # cells each actor's units hold
+
+    @property
+    def _gov_actors(self) -> list[int]:
+        return [int(i) for i in np.flatnonzero(self.is_gov)]
+
+    def _aoo_mask(self, i: int) -> np.ndarray | None:
+        """The region mask of state-side actor ``i``'s area of operations, or None where it may
+        operate everywhere (nothing to mask)."""
+        f = self._force_list[i]
+        mask = self.region_mask(f.allowed_regions)
+        return None if mask.all() else mask
+
+    def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The actors' presence and strike-reach kernels as one (K, n, n) array and each
+        actor's two indices into it (rebuilt only when a reach factor changes)."""
+        key = tuple(f.reach_factor for f in self._force_list)
+        if getattr(self, "_kernel_stack_key", None) != key:
+            arrays: list[np.ndarray] = []
+            index: dict[int, int] = {}
+            pairs = []
+            for i, f in enumerate(self._force_list):
+                pair = []
+                for k in self._actor_kernels(i, f):
+                    if id(k) not in index:
+                        index[id(k)] = len(arrays)
+                        arrays.append(k)
+                    pair.append(index[id(k)])
+                pairs.append(pair)
+            idx = np.array(pairs, dtype=np.int64)
+            stack = np.stack(arrays)
+            # the caches hold views of the stack from now on, not a second copy of each kernel
+            views = {id(k): stack[j] for j, k in enumerate(arrays)}
+            self._kernels = {r: views.get(id(k), k) for r, k in self._kernels.items()}
+            cache = self.__dict__.get("_actor_kernel_cache", {})
+            for ck, (kp, ks) in list(cache.items()):
+                cache[ck] = (views.get(id(kp), kp), views.get(id(ks), ks))
+            self._kernel_stack_key = key
+            self._kernel_stack_cache = (stack, idx[:, 0].copy(), idx[:, 1].copy())
+        return self._kernel_stack_cache
 
     def _hostility(self) -> np.ndarray:
-        rivals = self._rival_sides if self.current_date >= self.config.mechanisms.rivalry.start_date else None
-        return accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
-                                rival_sides=rivals)
+        """Who fights whom (read-only: it is shared by the weeks with the same accord and
+        rivalry state); also selects the control-sides cache that goes with it."""
+        rivalry_on = self.current_date >= self.config.mechanisms.rivalry.start_date
+        key = (bool(self.accord_in_force), rivalry_on)
+        cached = self._hostility_cache.get(key)
+        if cached is None:
+            h = accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
+                                 rival_sides=self._rival_sides if rivalry_on else None)
+            h.flags.writeable = False
+            cached = self._hostility_cache[key] = (h, {})
+        self._sides_cache = cached[1]
+        return cached[0]
 
     def _pressure(self) -> np.ndarray:
-        """Territorial pressure per faction (F, n): presence of the faction's actors."""
-        pressure = np.zeros((len(self.factions), self.n_cells))
-        for i in range(len(self.actor_ids)):
-            f = self.faction_of[i]
-            if f >= 0:
+        """Territorial pressure per faction (F, n): presence of the faction's actors (read-only;
+        computed once per presence field)."""
+        if getattr(self, "_pressure_of", None) is not self.P:
+            pressure = np.zeros((len(self.factions), self.n_cells))
+            for i, f in self._actor_factions:
                 pressure[f] += self.P[i]
-        return pressure
+            pressure.flags.writeable = False
+            self._pressure_of, self._pressure_cached = self.P, pressure
+        return self._pressure_cached
 
     # ================================================================ step
     def step(self) -> None:
@@ -360,7 +417,6 @@ class SahelModel(mesa.Model):
         self._posture()                       # strength schedules, dated bases, camps (posture)
         self._check_accord()                  # the accord without its guarantor (accord)
         self.hostility = self._hostility()    # who fights whom this week (accord, rivalry)
-        self._sides_cache: dict[int, tuple] = {}
         for a in self.actor_ids:              # units move, in scenario order (movement, posture)
             self.forces[a].move()
         self._fields()                        # presence, reach, security (territory)
@@ -513,16 +569,20 @@ class SahelModel(mesa.Model):
     def legitimacy_gap(self) -> float:
         return max(0.0, self.config.mechanisms.grievance.legitimacy_start - self.legitimacy)
 
-    def _channels(self) -> tuple[list[tuple[int, int, int]], np.ndarray]:
-        """Event channels (attacker, target or -1 for civilians, kind) and their expected
-        counts per cell this week, for all attackers at once (mechanisms/strikes.py and
-        civilians.py)."""
+    def _channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Event channels, an (C, 3) array of (attacker, target or -1 for civilians, kind), and
+        their expected counts per cell this week (C, n), for all attackers at once
+        (mechanisms/strikes.py and civilians.py)."""
         m = self.config.mechanisms
         c, pk, cv = m.combat, m.peacekeeping, m.civilians
         A = len(self.actor_ids)
         protect, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
-        strength = np.array([self.forces[a].strength for a in self.actor_ids])
-        mobile = np.array([self.forces[a].unit_fighters[self.forces[a].unit_mobile].sum() for a in self.actor_ids])
+        forces = self._force_list
+        strength = np.array([f.strength for f in forces])
+        mobile = np.zeros(A)  # mobile troops count only for state-side forces other than mercenaries
+        for i in self._column_forces:
+            f = forces[i]
+            mobile[i] = f.unit_fighters[f.unit_mobile].sum()
         tempo = self._tempo  # aggression, civilian targeting per actor
         active = (strength > 0) & ~self.is_pk
         # weekly budgets: per 1,000 mobile troops (state side), per 100 fighters (armed groups)
@@ -534,59 +594,66 @@ class SahelModel(mesa.Model):
                             * strength / 100.0)
         civ_budget = civ_rate * tempo[1] * active
         # attacks on armed enemies, peacekeepers and state-side forces
-        H = self.hostility & active[:, None] & self.P.any(axis=1)[None, :] & (budget > 0)[:, None]
-        aa, bb = np.nonzero(H)
-        channels: list[tuple[int, int, int]] = []
-        rates: list[np.ndarray] = []
-        if aa.size:
-            P = self.P
-            w = self.R[aa] * territory.saturating(P[bb], c.target_half_presence) \
-                * strikes.risk_factor(P[bb], P[aa], c.risk_aversion)
-            armed_a = self.is_armed[aa]
-            scale = np.where(armed_a & self.is_pk[bb], pk.target_weight, 1.0)
-            scale = scale * np.where(armed_a & self._rival_pair[aa, bb], m.rivalry.battle_weight, 1.0)
-            w = w * scale[:, None] * np.where((armed_a & ~self.is_pk[bb])[:, None], deter[None, :], 1.0)
-            total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
-            far = self.is_jihadist[aa] & self.is_gov[bb] & (c.far_strike_share > 0)
-            local_share = np.where(self.is_jihadist[aa] & (c.far_strike_share > 0), 1.0 - c.far_strike_share, 1.0)
-            expected = w * (budget[aa] * local_share / (c.opportunity_half + total[aa]))[:, None]
-            if far.any():  # distant strikes on high-value state targets (strikes.far_expected)
-                fa, fb = aa[far], bb[far]
+        n_split, split_kind, split_frac = self._split_table()
+        far_on = c.far_strike_share > 0
+        # jihadist groups keep (1 - far_strike_share) of their budget for targets within reach
+        local_budget = budget * np.where(self.is_jihadist, 1.0 - c.far_strike_share, 1.0) if far_on else budget
+        table, attack = strikes.hostile_channels(
+            self.hostility, active, local_budget, self.P, self.R, self.is_armed, self.is_pk, self._rival_pair,
+            pk.target_weight, m.rivalry.battle_weight, deter, c.target_half_presence, c.risk_aversion,
+            c.opportunity_half, n_split, split_kind, split_frac)
+        if far_on and table.shape[0]:  # distant strikes on high-value state targets (strikes.far_expected)
+            far_rows = np.flatnonzero(self.is_jihadist[table[:, 0]] & self.is_gov[table[:, 1]])
+            if far_rows.size:
+                pairs, first, inverse = np.unique(table[far_rows, :2], axis=0, return_index=True, return_inverse=True)
+                fa, fb = pairs[:, 0], pairs[:, 1]
+                P = self.P
                 audience = strikes.audience_value(self.population_present, c.far_strike_audience_power)
                 wf = self.R_far[fa] * audience[None, :] * territory.saturating(P[fb], c.target_half_presence) \
                     * strikes.risk_factor(P[fb], P[fa], c.risk_aversion)
-                expected[far] += strikes.far_expected(c.far_strike_share * budget[fa], wf, fa, A)
-            n_split, split_kind, split_frac = self._split_table()
-            ns = n_split[aa, bb]
-            rows = np.repeat(np.arange(aa.size), ns)
-            slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
-            kinds = split_kind[aa[rows], bb[rows], slot]
-            channels.extend(zip(aa[rows].tolist(), bb[rows].tolist(), kinds.tolist(), strict=True))
-            rates.append(expected[rows] * split_frac[aa[rows], bb[rows], slot][:, None])
+                far = strikes.far_expected(c.far_strike_share * budget[fa], wf, fa, A)
+                share = split_frac[table[far_rows, 0], table[far_rows, 1], self._split_slot(table)[far_rows]]
+                attack[far_rows] += far[inverse.ravel()] * share[:, None]
+        channels: list[np.ndarray] = [table]
+        rates: list[np.ndarray] = [attack]
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)
         if attackers.size:
             targets = civilians.civilian_targets(self.population_present, cv.population_half) * protect
-            curves: dict[tuple[int, ...], np.ndarray] = {}
-            for a in attackers.tolist():
+            curves: dict[object, np.ndarray] = {}
+            intensity = np.empty((attackers.size, self.n_cells))
+            for j, a in enumerate(attackers.tolist()):
                 if self.is_militia[a]:
-                    intensity = self.jihadist_support
-                else:
-                    own, rival = self._control_sides(a)
-                    key = (*own, -1, *rival)
-                    if key not in curves:
-                        curves[key] = civilians.selective_violence(
-                            civilians.control_share(self.influence[list(own)].sum(axis=0),
-                                                    self.influence[list(rival)].sum(axis=0)),
-                            cv.selective_peak_share, cv.selective_sharpness)
-                    intensity = curves[key]
-                w = self.R[a] * targets * intensity
-                channels.append((a, -1, VAC))
-                rates.append(strikes.allocate(float(civ_budget[a]), w, c.opportunity_half)[None, :])
+                    if "militia" not in curves:
+                        curves["militia"] = self.jihadist_support
+                    intensity[j] = curves["militia"]
+                    continue
+                own, rival = self._control_sides(a)
+                key = (*own, -1, *rival)
+                if key not in curves:
+                    curves[key] = civilians.selective_curve(self.influence, np.array(own, dtype=np.int64),
+                                                            np.array(rival, dtype=np.int64),
+                                                            cv.selective_peak_share, cv.selective_sharpness)
+                intensity[j] = curves[key]
+            rates.append(strikes.civilian_rates(self.R, attackers, civ_budget[attackers], targets, intensity,
+                                                c.opportunity_half))
+            channels.append(np.stack([attackers, np.full(attackers.size, -1), np.full(attackers.size, VAC)], axis=1))
         if not rates:
-            return channels, np.zeros((0, self.n_cells))
-        return channels, np.concatenate(rates)
+            return np.zeros((0, 3), dtype=np.int64), np.zeros((0, self.n_cells))
+        return np.concatenate(channels).astype(np.int64, copy=False), np.concatenate(rates)
+
+    @staticmethod
+    def _split_slot(table: np.ndarray) -> np.ndarray:
+        """Each channel row's slot among the rows of its (attacker, target) pair (rows of one
+        pair are consecutive in :func:`strikes.hostile_channels`'s table)."""
+        n = table.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        new_pair = np.ones(n, dtype=bool)
+        new_pair[1:] = (table[1:, 0] != table[:-1, 0]) | (table[1:, 1] != table[:-1, 1])
+        start = np.maximum.accumulate(np.where(new_pair, np.arange(n), 0))
+        return np.arange(n) - start
 
     def _split_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How an attack by actor a on actor b splits into event kinds (static per run):
@@ -628,10 +695,9 @@ class SahelModel(mesa.Model):
     def _control_sides(self, a: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Factions whose control counts as the attacker's own and as its enemies'. State-side
         forces without a faction (Barkhane) act for the state; the state's enemies in its sweeps
-        are the jihadists. Cached for the week (hostility changes once a week at most)."""
-        cache = getattr(self, "_sides_cache", None)
-        if cache is None:
-            cache = self._sides_cache = {}
+        are the jihadists. Cached per hostility matrix (it takes a handful of values a run:
+        the accord and the rivalry switch it)."""
+        cache = self._sides_cache
         if a not in cache:
             cache[a] = self._control_sides_uncached(a)
         return cache[a]
@@ -655,80 +721,63 @@ class SahelModel(mesa.Model):
         ch_idx, cells = strikes.draw_events(rng, rates)
         n_ev = ch_idx.size
 
-        losses = np.zeros((A, n))
-        civ_deaths = np.zeros(n)
-        civ_by_actor = np.zeros((A, n))
-        events_cell = np.zeros(n)
-        jihad_events = np.zeros(n)
-        armed_attacks = np.zeros(n)
-        rival_fights = np.zeros(n, dtype=bool)
         if n_ev:
-            table = np.array(channels, dtype=np.int64)
-            att, tgt, kind = table[ch_idx, 0], table[ch_idx, 1], table[ch_idx, 2]
-            unit_size = np.array([self.config.actors[a].unit_size for a in self.actor_ids])
-            strength = np.array([self.forces[a].strength for a in self.actor_ids])
-            e_att = np.minimum(unit_size[att], strength[att])  # a raid engages one unit
-            tgt_safe = np.where(tgt >= 0, tgt, 0)
-            e_def = np.maximum(self.S[tgt_safe, cells], c.engaged_presence_share * self.P[tgt_safe, cells])
-            mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=c.attrition_per_engagement,
-                                                        lethality_att=self._lethality[att],
-                                                        lethality_def=self._lethality[tgt_safe])
-            one_sided = (kind == REMOTE) | (kind == STRIKE) | (kind == PK_ATTACK)
-            mean_att = np.where(one_sided, 0.0, mean_att)
-            mean_def = np.where(kind == REMOTE, c.remote_lethality * mean_def, mean_def)
-            mean_def = np.where(kind == PK_ATTACK, c.peacekeeper_attack_lethality * mean_def, mean_def)
-            mean_def = np.where(kind == STRIKE, c.strike_lethality * mean_def, mean_def)
-            merc = self.is_merc[att]
-            vac_mean = m.civilians.fatalities_per_attack * np.where(merc, m.civilians.mercenary_fatality_multiplier, 1.0)
+            att, tgt, kind = (np.ascontiguousarray(x) for x in channels[ch_idx].T)
+            strength = np.array([f.strength for f in self._force_list])
+            e_att, e_def, mean_att, mean_def, vac_mean = combat.engagement_means(
+                att, tgt, kind, cells, self._unit_size, strength, self.S, self.P, self._lethality, self.is_merc,
+                c.engaged_presence_share, c.attrition_per_engagement, c.remote_lethality,
+                c.peacekeeper_attack_lethality, c.strike_lethality, m.civilians.fatalities_per_attack,
+                m.civilians.mercenary_fatality_multiplier, REMOTE, STRIKE, PK_ATTACK)
             abduct = (kind == VAC) & (rng.random(n_ev) < m.civilians.abduction_share)
             vac_mean = np.where(abduct, m.civilians.abduction_fatalities, vac_mean)
             shape = c.fatality_dispersion
             draws = combat.negbin(rng, np.concatenate([mean_att, mean_def, vac_mean]),
                                   np.repeat([shape, shape, m.civilians.fatality_dispersion], n_ev))
+            is_vac = kind == VAC
             l_att = np.minimum(draws[:n_ev], np.ceil(e_att))
-            l_def = np.minimum(draws[n_ev:2 * n_ev], np.ceil(e_def))
-            civ = np.where(kind == VAC, draws[2 * n_ev:], 0)
-            l_def = np.where(kind == VAC, 0, l_def)
+            l_def = np.where(is_vac, 0, np.minimum(draws[n_ev:2 * n_ev], np.ceil(e_def)))
+            civ = np.where(is_vac, draws[2 * n_ev:], 0)
             ied_civ = np.where(kind == REMOTE, rng.binomial(l_def.astype(np.int64), c.ied_civilian_share), 0)
             l_def = l_def - ied_civ
             civ = civ + ied_civ
-            ok = tgt >= 0
-            flat_att = att * n + cells
-            losses = (np.bincount(flat_att, weights=l_att, minlength=A * n)
-                      + np.bincount(tgt_safe * n + cells, weights=np.where(ok, l_def, 0.0), minlength=A * n)).reshape(A, n)
-            civ_deaths = np.bincount(cells, weights=civ, minlength=n).astype(np.float64)
-            civ_by_actor = np.bincount(flat_att, weights=civ, minlength=A * n).reshape(A, n)
-            events_cell = np.bincount(cells, minlength=n).astype(np.float64)
-            jihadi = self.is_jihadist[att] | (ok & self.is_jihadist[tgt_safe])
-            jihad_events = np.bincount(cells, weights=jihadi, minlength=n)
-            armed_attacks = np.bincount(cells, weights=self.is_armed[att], minlength=n)
             ra, rb = self._rival_sides
-            rival_fights[cells[ok & ((ra[att] & rb[tgt_safe]) | (rb[att] & ra[tgt_safe]))]] = True
-            types = self._log_events(att, tgt, kind, cells, l_att + l_def + civ, abduct)
-            self.recorder.note_events(att, tgt, types, cells, l_att + l_def, civ)
-
-        for i, a in enumerate(self.actor_ids):
-            if losses[i].any():
-                self._distribute_losses(self.forces[a], losses[i])
+            losses, civ_deaths, civ_by_actor, events_cell, jihad_events, armed_attacks, rival_fights, by_attacker = \
+                combat.week_tallies(att, tgt, cells, l_att, l_def, civ, A, n, self.is_jihadist, self.is_armed, ra, rb)
+            combatants = l_att + l_def
+            types = self._log_events(att, tgt, kind, cells, combatants + civ, abduct)
+            self.recorder.note_events(att, tgt, types, cells, combatants, civ)
+            hit_actor, hit_cell = np.nonzero(losses)
+            bounds = np.searchsorted(hit_actor, np.arange(A + 1))
+            for i in np.flatnonzero(np.diff(bounds)).tolist():
+                self._distribute_losses(self._force_list[i], losses[i], hit_cell[bounds[i]:bounds[i + 1]])
+        else:
+            losses, civ_by_actor, by_attacker = np.zeros((A, n)), np.zeros((A, n)), np.zeros((A, n))
+            civ_deaths, events_cell, jihad_events, armed_attacks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+            rival_fights = np.zeros(n, dtype=bool)
         self.civilian_deaths_total += civ_deaths
         mem = m.displacement.violence_memory_weeks
         self.violence_recent += (events_cell - self.violence_recent) / mem
         self.jihadist_violence_recent += (jihad_events - self.jihadist_violence_recent) / mem
-        by_attacker = np.bincount(att * n + cells, minlength=A * n).reshape(A, n) if n_ev else np.zeros((A, n))
         self.attacks_recent += (by_attacker - self.attacks_recent) / mem
         self.threat += (armed_attacks - self.threat) / m.posture.threat_memory_weeks
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
                 "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
 
-    def _distribute_losses(self, force: Force, loss_cells: np.ndarray) -> None:
-        """Spread losses at cells over the force's units by fighters times proximity."""
-        where = np.flatnonzero(loss_cells)
+    def _distribute_losses(self, force: Force, loss_cells: np.ndarray, where: np.ndarray | None = None) -> None:
+        """Spread losses at cells over the force's units by fighters times proximity
+        (``where``: the cells with losses, when the caller knows them)."""
+        if where is None:
+            where = np.flatnonzero(loss_cells)
         if force.n_units == 0 or where.size == 0:
             return
         k = self.kernel(force.spec.strike_reach_km * force.reach_factor)
-        w = force.unit_fighters[:, None] * k[force.unit_cell][:, where]
+        # (units, cells) in Fortran order, the layout of ``k[unit_cell][:, where]``, so that the
+        # sums and the product below add in the same order as before (bit-identical outputs)
+        w = force.unit_fighters[:, None] * k[force.unit_cell[None, :], where[:, None]].T
         total = w.sum(axis=0)
-        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        # fighters and kernel are non-negative: a column sums to 0 only where all its weights are 0
+        w = w / np.where(total > 0, total, 1.0)
         force.apply_losses(w @ loss_cells[where])
 
     def _log_events(self, att, tgt, kind, cells, fatalities, abduct) -> np.ndarray:
@@ -741,14 +790,16 @@ class SahelModel(mesa.Model):
         names = self._actor_names()
         t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the last row is "Civilians (Mali)"
         loc = self._loc
-        self.events.add_batch(
-            event_date=np.datetime64(self.current_date, "D") + offsets, week=self.week,
-            sub_event_type=_SUB_NAMES[sub], actor1=names["actor"][att], assoc_actor_1=names["assoc"][att],
-            inter1=names["inter"][att], actor2=names["actor"][t2], assoc_actor_2=names["assoc"][t2],
-            inter2=names["inter"][t2], admin1=loc["admin1"][cells], location=loc["name"][cells],
-            latitude=loc["lat"][cells], longitude=loc["lon"][cells], geo_precision=loc["precision"][cells],
-            fatalities=fatalities.astype(np.int64), gid=self.grid.gid[cells], actor1_id=names["id"][att],
-            actor2_id=names["id"][t2])
+        self.events.add_lookup_batch(
+            k, values={"event_date": np.datetime64(self.current_date, "D") + offsets, "week": self.week,
+                       "fatalities": fatalities.astype(np.int64)},
+            lookups={"sub_event_type": (_SUB_NAMES, sub), "actor1": (names["actor"], att),
+                     "assoc_actor_1": (names["assoc"], att), "inter1": (names["inter"], att),
+                     "actor2": (names["actor"], t2), "assoc_actor_2": (names["assoc"], t2),
+                     "inter2": (names["inter"], t2), "admin1": (loc["admin1"], cells), "location": (loc["name"], cells),
+                     "latitude": (loc["lat"], cells), "longitude": (loc["lon"], cells),
+                     "geo_precision": (loc["precision"], cells), "gid": (self.grid.gid, cells),
+                     "actor1_id": (names["id"], att), "actor2_id": (names["id"], t2)})
         return _SUB_TYPE_INDEX[sub]
 
     def _actor_names(self) -> dict[str, np.ndarray]:
@@ -770,13 +821,12 @@ class SahelModel(mesa.Model):
     # ---------------------------------------------------------------- territory
     def _territory(self, week: dict[str, np.ndarray]) -> None:
         m = self.config.mechanisms.vacuum
-        pressure = self._pressure()
-        pressure *= 1.0 + self.support  # armed factions press harder where people support them
+        pressure = self._pressure() * (1.0 + self.support)  # armed factions press harder where people support them
         before = self.control
-        self.influence = territory.update_influence(self.influence, pressure, adjacency=self.adjacency,
-                                                    degree=self.degree, baseline=m.ungoverned_pressure,
-                                                    rate=m.influence_rate_per_week, spread_weight=m.spread_weight)
-        self.control = territory.control_from_influence(self.influence, m.control_threshold, before, m.overtake_margin)
+        adj = self.adjacency
+        self.influence, self.control = territory.step_influence(
+            self.influence, pressure, adj.indptr, adj.indices, adj.data, self.degree, m.ungoverned_pressure,
+            m.influence_rate_per_week, m.spread_weight, m.control_threshold, before, max(m.overtake_margin, 0.0))
         changed = (self.control != before) & (self.control >= 0)
         self._taken_over = changed & self.faction_is_armed[np.maximum(self.control, 0)]
         for cell in np.flatnonzero(changed & self._has_town):
@@ -801,22 +851,12 @@ class SahelModel(mesa.Model):
         g = m.grievance
         pop = self.population_present
         self.legitimacy += g.legitimacy_recovery_per_week * (g.legitimacy_start - self.legitimacy)
-        harm_mask = self.is_gov | self.is_militia
-        state_harm = week["civ_by_actor"][harm_mask].sum(axis=0)
-        self.grievance = grievance.update_grievance(self.grievance, state_harm, pop, adjacency=self.adjacency,
-                                                    degree=self.degree, sensitivity=g.harm_sensitivity,
-                                                    spillover=g.spillover, decay=g.decay_per_week,
-                                                    baseline=g.baseline + self.legitimacy_gap)
-        own_harm = np.zeros((len(self.factions), self.n_cells))
-        for i in range(len(self.actor_ids)):
-            f = self.faction_of[i]
-            if f >= 0:
-                own_harm[f] += week["civ_by_actor"][i]
-        presence_share = territory.pressure_share(self._pressure(), m.vacuum.ungoverned_pressure)
-        armed_influence = np.where(self.faction_is_armed[:, None], np.maximum(self.influence, presence_share), 0.0)
-        self.support = grievance.update_support(self.support, grievance=self.grievance, influence=armed_influence,
-                                                own_harm=own_harm, population=pop, rate=g.support_rate_per_week,
-                                                harm_sensitivity=g.support_harm_sensitivity)
+        adj = self.adjacency
+        self.grievance, self.support = grievance.step_society(
+            self.grievance, self.support, self.influence, self._pressure(), week["civ_by_actor"],
+            self.is_gov | self.is_militia, self.faction_of, self.faction_is_armed, pop, adj.indptr, adj.indices,
+            adj.data, self.degree, g.harm_sensitivity, g.spillover, g.decay_per_week, g.baseline + self.legitimacy_gap,
+            m.vacuum.ungoverned_pressure, g.support_rate_per_week, g.support_harm_sensitivity)
         if week["rival_fights"].any():
             ra = self.faction_of[np.flatnonzero(self._rival_sides[0])[0]]
             if ra >= 0:
@@ -829,34 +869,30 @@ class SahelModel(mesa.Model):
         m = self.config.mechanisms
         rec, fund, ex = m.recruitment, m.funding, m.expansion
         pop = self.population_present
-        strengths = np.array([self.forces[a].strength for a in self.actor_ids])
+        forces = self._force_list
+        strengths = np.array([f.strength for f in forces])
         armed_faction = np.where(self.is_armed, self.faction_of, -1)
         faction_strength = np.bincount(armed_faction[armed_faction >= 0], weights=strengths[armed_faction >= 0],
                                        minlength=len(self.factions))
-        for i, aid in enumerate(self.actor_ids):
-            force = self.forces[aid]
+        for i in self._recruiters:
+            force = forces[i]
             spec = force.spec
-            if not self.is_armed[i] or spec.recruitment_per_week <= 0:
-                continue
             f = self.faction_of[i]
-            occupied = np.flatnonzero(self.S[i])
-            exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)[occupied].max(axis=0) \
-                if occupied.size else np.zeros(self.n_cells)
+            occupied = self._occupied[i]  # self.S is this week's field (mechanisms/territory.py)
+            k_exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)
             if self.is_militia[i]:
                 # self-defence militias form where their enemies strike and the state is absent
-                enemies = np.flatnonzero(self._base_hostility[i])
-                recent = self.attacks_recent[enemies].sum(axis=0)
+                recent = self.attacks_recent[self._base_enemies[i]].sum(axis=0)
                 hit = np.flatnonzero(recent > 1e-6)
                 alarm = recent[hit] @ self.kernel(rec.militia_alarm_km)[hit]
-                drive = np.minimum(alarm, 1.0)
-                symp = recruitment.sympathisers(pop, self.footprint[i], drive, np.ones(self.n_cells), self.vacuum,
-                                                absence_weight=rec.state_absence_weight)
-                exposure = np.maximum(exposure, self.footprint[i])
+                weights, reached, exposure = recruitment.reached_pool(
+                    pop, self.footprint[i], np.minimum(alarm, 1.0), self._ones, self.vacuum, rec.state_absence_weight,
+                    k_exposure, occupied, self.footprint[i], True)
             else:
-                sup = self.support[f] if f >= 0 else np.zeros(self.n_cells)
-                symp = recruitment.sympathisers(pop, self.footprint[i], self.grievance, sup, self.vacuum,
-                                                absence_weight=rec.state_absence_weight)
-            reached = float((symp * exposure).sum())
+                sup = self.support[f] if f >= 0 else self._zeros
+                weights, reached, exposure = recruitment.reached_pool(
+                    pop, self.footprint[i], self.grievance, sup, self.vacuum, rec.state_absence_weight, k_exposure,
+                    occupied, self._zeros, False)
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
                                                               or rec.fighters_per_thousand_sympathisers,
@@ -881,8 +917,7 @@ class SahelModel(mesa.Model):
                 recruits = min(recruits, max(0.0, spec.max_strength - force.strength))
             force.last_capacity = ceiling
             force.last_recruits = recruits
-            weights = symp * exposure
-            if recruits > 0 and weights.sum() > 0:
+            if recruits > 0 and reached > 0:
                 if not self.is_militia[i]:
                     force.funds -= recruits * fund.recruit_cost
                 cells = np.flatnonzero(weights > 0)
@@ -890,22 +925,17 @@ class SahelModel(mesa.Model):
             if not self.is_jihadist[i]:
                 continue  # separatists and militias are bound to their communities (docs/ODD.md M9)
             saturation = force.strength / ceiling if ceiling > 0 else 0.0
-            self.footprint[i] = expansion.expand(self.footprint[i], saturation, conductance=self.conductance,
-                                                 threshold=ex.saturation_threshold, rate=ex.rate_per_week)
+            self.footprint[i] = expansion.expand_compiled(self.footprint[i], saturation, conductance=self.conductance,
+                                                          threshold=ex.saturation_threshold, rate=ex.rate_per_week)
 
     # ---------------------------------------------------------------- displacement
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
         d = self.config.mechanisms.displacement
         near = np.flatnonzero(self.violence_recent > 1e-3)  # violent events a week nearby (symmetric kernel)
         threat = self.violence_recent[near] @ self.kernel(d.threat_radius_km)[near]
-        armed = self.P[self.is_armed].sum(axis=0)
-        exposure = displacement.exposure(self.vacuum, armed, half=d.armed_presence_half)
-        rise = self.refuge.exposure_rise(exposure)  # the state's protection collapsing before armed groups
-        fleeing = displacement.flight(self.pop_home, week["events"], week["deaths"], per_event=d.flee_per_event,
-                                      per_death=d.flee_per_death, max_share=d.max_flee_share_per_week,
-                                      takeover=self._taken_over, takeover_share=d.flee_share_on_takeover,
-                                      threat=threat, share_per_threat=d.flee_share_per_threat,
-                                      exposure_rise=rise, share_on_collapse=d.flee_share_on_collapse)
+        fleeing = self.refuge.flight(pop_home=self.pop_home, events=week["events"], deaths=week["deaths"],
+                                     takeover=self._taken_over, threat=threat, vacuum=self.vacuum, presence=self.P,
+                                     is_armed=self.is_armed)
         self.pop_home -= fleeing
         self.pop_home += self.refuge.step(date=self.current_date, pop_home=self.pop_home, population=self.population_present,
                                           fleeing=fleeing, threat=threat, violence_recent=self.violence_recent)

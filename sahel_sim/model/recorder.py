@@ -14,9 +14,45 @@ import pyarrow as pa
 
 from sahel_sim.events import EVENT_TYPES
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS
+from sahel_sim.model.mechanisms._compiled import njit
 
 if TYPE_CHECKING:
     from sahel_sim.model.model import SahelModel
+
+@njit
+def regional_week(region, t, pop_home, idp_host, idp_origin, ref_origin, S, control, grievance, population_out,
+                  idp_host_out, idp_origin_out, ref_origin_out, strength_out, cells_out,
+                  grievance_out):  # pragma: no cover - compiled (mechanisms/_compiled.py)
+    """Week ``t``'s regional rows: population present, IDPs hosted and by origin, refugees by
+    origin, fighters of each actor, cells held by each faction (last: nobody) and mean
+    grievance weighted by population; sums in cell order (as ``np.bincount``)."""
+    R = population_out.shape[1]
+    A, n = S.shape
+    F1 = cells_out.shape[2]
+    for r in range(R):
+        population_out[t, r] = 0.0
+        idp_host_out[t, r] = 0.0
+        idp_origin_out[t, r] = 0.0
+        ref_origin_out[t, r] = 0.0
+        for a in range(A):
+            strength_out[t, r, a] = 0.0
+        grievance_out[t, r] = 0.0
+    for c in range(n):
+        r = region[c]
+        w = pop_home[c] + idp_host[c]
+        population_out[t, r] += w
+        idp_host_out[t, r] += idp_host[c]
+        idp_origin_out[t, r] += idp_origin[c]
+        ref_origin_out[t, r] += ref_origin[c]
+        f = control[c] if control[c] >= 0 else F1 - 1
+        cells_out[t, r, f] += 1
+        grievance_out[t, r] += grievance[c] * w
+    for a in range(A):
+        for c in range(n):
+            strength_out[t, region[c], a] += S[a, c]
+    for r in range(R):
+        grievance_out[t, r] = grievance_out[t, r] / max(population_out[t, r], 1.0)
+
 
 EVENT_TYPE_COLUMNS = tuple("events_" + t.lower().replace("/", "_").replace(" ", "_") for t in EVENT_TYPES)
 
@@ -63,14 +99,13 @@ class Recorder:
         m = self.model
         R = len(REGIONS)
         reg = self.region[cells]
-        ev = np.zeros((R, len(EVENT_TYPES)), dtype=np.int32)
-        np.add.at(ev, (reg, types), 1)
+        T = len(EVENT_TYPES)
+        A = len(m.actor_ids)
+        ev = np.bincount(reg * T + types, minlength=R * T).reshape(R, T).astype(np.int32)
         tgt_safe = np.where(tgt >= 0, tgt, 0)
         mi = m.is_jihadist[att] | ((tgt >= 0) & m.is_jihadist[tgt_safe])
-        involved = np.zeros(len(m.actor_ids), dtype=np.int32)
-        np.add.at(involved, att, 1)
         ok = tgt >= 0
-        np.add.at(involved, tgt[ok], 1)
+        involved = (np.bincount(att, minlength=A) + np.bincount(tgt[ok], minlength=A)).astype(np.int32)
         self._pending = {
             "events": ev,
             "mi": np.bincount(reg, weights=mi, minlength=R).astype(np.int32),
@@ -78,14 +113,14 @@ class Recorder:
             "combat": np.bincount(reg, weights=combat_deaths, minlength=R).astype(np.int32),
             "civ": np.bincount(reg, weights=civ_deaths, minlength=R).astype(np.int32),
         }
-        np.add.at(self._snap_violence, cells, 1.0)
-        np.add.at(self._snap_civ, cells, civ_deaths)
+        # counts and deaths are whole numbers: adding them per cell at once is exact
+        self._snap_violence += np.bincount(cells, minlength=m.n_cells)
+        self._snap_civ += np.bincount(cells, weights=civ_deaths, minlength=m.n_cells)
 
     # ------------------------------------------------------------------ end of week
     def record(self, week: dict[str, np.ndarray]) -> None:
         m = self.model
         t = m.week
-        R = len(REGIONS)
         self.dates.append(m.current_date)
         p = self._pending
         if p is not None:
@@ -99,18 +134,9 @@ class Recorder:
         self._week_logged[:] = 0
         self._week_logged_mi[:] = 0
         self._pending = None
-        reg = self.region
-        self.population[t] = np.bincount(reg, weights=m.population_present, minlength=R)
-        self.idp_host[t] = np.bincount(reg, weights=m.idp_host, minlength=R)
-        self.idp_origin[t] = np.bincount(reg, weights=m.idp_origin, minlength=R)
-        self.ref_origin[t] = np.bincount(reg, weights=m.ref_origin, minlength=R)
-        self.strength[t] = np.stack([np.bincount(reg, weights=m.S[a], minlength=R) for a in range(len(m.actor_ids))], axis=1)
-        ctrl = m.control.astype(np.int64)
-        ctrl = np.where(ctrl < 0, len(m.factions), ctrl)
-        np.add.at(self.cells[t], (reg, ctrl), 1)
-        w = m.population_present
-        self.grievance[t] = np.bincount(reg, weights=m.grievance * w, minlength=R) / np.maximum(
-            np.bincount(reg, weights=w, minlength=R), 1.0)
+        regional_week(self.region, t, m.pop_home, m.idp_host, m.idp_origin, m.ref_origin, m.S, m.control, m.grievance,
+                      self.population, self.idp_host, self.idp_origin, self.ref_origin, self.strength, self.cells,
+                      self.grievance)
         self.refugees[t] = m.ref_country
         self.refugees_at[t] = m.ref_location
         every = m.config.outputs.snapshot_every_weeks

@@ -8,6 +8,7 @@ the arrays, applies the dated closures and derives the model's per-cell and per-
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -92,21 +93,36 @@ class Refuge:
             if cl is not None:
                 self._closures.append(("node", i, cl, None))
         self._open_key: tuple | None = None
+        # the open network changes only on these dates: it is looked up again only when one passes
+        self._change_dates = sorted({x for _, _, start, end in self._closures for x in (start, end) if x is not None})
+        self._era: int | None = None
         self.weeks = np.zeros((G, N), dtype=np.int64)
+        self.friction = kernel.route_friction(self.distance, softening_km=d.softening_km,
+                                              distance_power=d.distance_power)
         self.open_nodes = np.ones(N, dtype=bool)
 
-    def exposure_rise(self, exposure: np.ndarray) -> np.ndarray:
-        """This week's rise of each cell's exposure above what its residents lived through
-        (the first week sets the reference: no flight from the starting state)."""
+    def flight(self, *, pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, takeover: np.ndarray,
+               threat: np.ndarray, vacuum: np.ndarray, presence: np.ndarray, is_armed: np.ndarray) -> np.ndarray:
+        """People who flee each cell this week (mechanisms/displacement.py: :func:`exposure`,
+        :func:`exposure_rise`, :func:`flight`, one compiled kernel); ``presence`` (A, n) of every
+        actor, ``is_armed`` the armed groups. The first week sets the exposure reference."""
+        d = self.params
         if self.exposure_ref is None:
-            self.exposure_ref = exposure.copy()
-        rise, self.exposure_ref = kernel.exposure_rise(exposure, self.exposure_ref,
-                                                       memory_weeks=self.params.collapse_memory_weeks)
-        return rise
+            armed = presence[is_armed].sum(axis=0)
+            self.exposure_ref = kernel.exposure(vacuum, armed, half=d.armed_presence_half)
+        fleeing, self.exposure_ref = kernel.flight_week(
+            pop_home, events, deaths, takeover, threat, vacuum, presence, is_armed, self.exposure_ref,
+            d.armed_presence_half, d.collapse_memory_weeks, d.flee_per_event, d.flee_per_death,
+            d.max_flee_share_per_week, d.flee_share_on_takeover, d.flee_share_per_threat, d.flee_share_on_collapse)
+        return fleeing
 
     # ------------------------------------------------------------------ network
     def _network(self, date: dt.date) -> None:
         """Open nodes and links on ``date``; route distances recomputed when they change."""
+        era = bisect.bisect_right(self._change_dates, date)
+        if era == self._era:
+            return
+        self._era = era
         g = self.graph
         open_nodes = np.ones(self.N, dtype=bool)
         closed_countries = set()
@@ -128,6 +144,8 @@ class Refuge:
                                                np.arange(self.G))
         self.weeks = kernel.travel_weeks(self.distance, km_per_day=self.params.max_move_km_per_day,
                                          max_weeks=self.transit.shape[0])
+        self.friction = kernel.route_friction(self.distance, softening_km=self.params.softening_km,
+                                              distance_power=self.params.distance_power)
         newly_closed = self.open_nodes & ~open_nodes
         self.open_nodes = open_nodes
         # people on their way to a place that closed, or now cut off, choose again from home
@@ -144,40 +162,15 @@ class Refuge:
         who went home to each cell (the caller adds them to ``pop_home``)."""
         d = self.params
         self._network(date)
-        G, N = self.G, self.N
-        # where people would go: towns by size and safety, camps, kin abroad
-        pop_node = np.zeros(N)
-        pop_node[:G] = np.bincount(self.cell_group, weights=population, minlength=G)
-        danger = np.zeros(N)
-        danger[:G] = 1.0 - np.exp(-threat[self.node_cell] / d.danger_events_per_week)
-        weight = kernel.attractiveness(self.is_camp, self.is_destination & self.open_nodes, pop_node, danger,
-                                       camp_weight=d.camp_weight, conflict_weight=d.conflict_weight,
-                                       population_power=d.town_population_power)
-        groups = np.arange(G)
-        # onward flight: the displaced in a town leave as its residents do, and choose again as
-        # from home (the host town is near home for most; one choice per catchment keeps it cheap)
-        res = np.bincount(self.cell_group, weights=pop_home + fleeing, minlength=G)
-        fled = np.bincount(self.cell_group, weights=fleeing, minlength=G)
-        rate = np.minimum(1.0, d.onward_share_per_week * np.divide(fled, res, out=np.zeros(G), where=res > 0))
-        onward = self.settled[:, :G] * rate[None, :]
-        self.settled[:, :G] -= onward
-        # new flight, onward flight and those whose destination closed leave from home
-        self.displaced_from += fleeing
-        leaving = fled + onward.sum(axis=1) + self.reroute
-        self.reroute = np.zeros(G)
-        shares = kernel.choose(self.distance, weight, self.factor, groups, softening_km=d.softening_km,
-                               distance_power=d.distance_power)
-        stuck = shares.sum(axis=1) == 0  # nowhere to go: they stay near home
-        self.settled[groups[stuck], groups[stuck]] += leaving[stuck]
-        kernel.depart(self.transit, groups, np.where(stuck, 0.0, leaving), shares, self.weeks)
-        kernel.arrive(self.transit, self.settled)
-        # returns when home is calm
-        calm = kernel.calm(violence_recent, calm_events_per_week=d.calm_events_per_week)
-        home, take = kernel.returns(self.displaced_from, self.cell_group, self.settled, self.transit.sum(axis=(0, 2)),
-                                    calm, self.abroad, rate=d.return_rate_per_week, refugee_factor=d.refugee_return_factor)
-        self.settled -= take
-        self.displaced_from -= home
-        return home
+        reroute, self.reroute = self.reroute, np.zeros(self.G)
+        # the steps of mechanisms/displacement.py (attractiveness, choose, depart, arrive,
+        # returns) fused into one compiled kernel
+        return kernel.refuge_week(
+            self.settled, self.transit, self.displaced_from, reroute, population, pop_home, fleeing, threat,
+            violence_recent, self.cell_group, self.node_cell, self.is_camp, self.is_destination & self.open_nodes,
+            self.abroad, self.factor, self.friction, self.weeks, d.danger_events_per_week, d.camp_weight,
+            d.conflict_weight, d.town_population_power, d.onward_share_per_week, d.calm_events_per_week,
+            d.return_rate_per_week, d.refugee_return_factor)
 
     def grow(self, factor: float) -> None:
         self.settled *= factor
@@ -190,17 +183,10 @@ class Refuge:
         """Per-cell IDPs hosted (settled in Mali's towns, plus people on the road, counted at
         home until they arrive), IDPs and refugees by home cell, refugees by country and by
         location abroad."""
-        G = self.G
-        on_road = self.transit.sum(axis=(0, 2))
-        idp_node = self.settled[:, :G].sum(axis=0) + on_road
-        idp_host = np.bincount(self.node_cell, weights=idp_node, minlength=self.n_cells)
-        abroad_g = self.settled[:, G:].sum(axis=1)
-        total_g = self.settled.sum(axis=1) + on_road
-        ref_share = np.divide(abroad_g, total_g, out=np.zeros(G), where=total_g > 0)
-        ref_origin = self.displaced_from * ref_share[self.cell_group]
-        ref_loc = self.settled[:, G:].sum(axis=0)
-        ref_country = np.bincount(self.country_of[G:], weights=ref_loc, minlength=len(NEIGHBOUR_COUNTRIES))
-        return {"idp_host": idp_host, "idp_origin": self.displaced_from - ref_origin, "ref_origin": ref_origin,
+        idp_host, idp_origin, ref_origin, ref_country, ref_loc = kernel.refuge_views(
+            self.settled, self.transit, self.displaced_from, self.node_cell, self.cell_group, self.country_of[self.G:],
+            len(NEIGHBOUR_COUNTRIES))
+        return {"idp_host": idp_host, "idp_origin": idp_origin, "ref_origin": ref_origin,
                 "ref_country": ref_country, "ref_location": ref_loc}
 
     @property

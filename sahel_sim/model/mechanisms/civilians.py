@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sahel_sim.model.mechanisms._compiled import njit
+
 
 def control_share(own: np.ndarray, rivals: np.ndarray) -> np.ndarray:
     """An actor's share of the control held by itself and its enemies in each cell (0 where
@@ -50,3 +52,23 @@ def selective_violence(share: np.ndarray, peak: float, sharpness: float = 3.0) -
 def civilian_targets(population: np.ndarray, half: float) -> np.ndarray:
     """How many civilian targets a cell offers (0-1): ``pop / (pop + half)``."""
     return population / (population + half)
+
+
+@njit
+def selective_curve(influence, own, rivals, peak, sharpness):  # pragma: no cover - compiled
+    """:func:`selective_violence` of :func:`control_share` of the factions ``own`` against the
+    factions ``rivals`` (rows of ``influence``), compiled (``_compiled.py``)."""
+    n = influence.shape[1]
+    out = np.zeros(n)
+    b = sharpness * (1.0 - peak) / peak
+    for j in range(n):
+        o = 0.0
+        for f in own:
+            o += influence[f, j]
+        r = 0.0
+        for f in rivals:
+            r += influence[f, j]
+        s = min(max(o / max(o + r, 1e-9), 0.0), 1.0)
+        if 0.0 < s < 1.0:
+            out[j] = np.exp(sharpness * np.log(s / peak) + b * np.log((1.0 - s) / (1.0 - peak)))
+    return out

@@ -35,6 +35,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
 
 
@@ -109,14 +111,23 @@ def foreign_factor(kin_share: np.ndarray, node_foreign: np.ndarray, node_kin: np
     return np.where(node_foreign[None, :], foreign_weight * (1.0 + kin_weight * np.minimum(kin, 1.0)), 1.0)
 
 
+def route_friction(distance: np.ndarray, *, softening_km: float, distance_power: float) -> np.ndarray:
+    """``(distance + softening)^power``, the divisor of a destination's weight in :func:`choose`
+    (it changes only when the open network does, so callers may compute it once per change)."""
+    return np.power(distance + softening_km, distance_power)
+
+
 def choose(distance: np.ndarray, weight: np.ndarray, factor: np.ndarray, origin: np.ndarray, *,
-           softening_km: float, distance_power: float) -> np.ndarray:
+           softening_km: float, distance_power: float, friction: np.ndarray | None = None) -> np.ndarray:
     """Destination shares (rows sum to 1, or 0 when nothing is reachable).
 
     ``distance`` (O, N) route km from each origin node; ``weight`` (N,); ``factor`` (O, N) kin
     and foreign multipliers for the people leaving each origin; ``origin`` (O,) their node (never
-    their own destination). Weight / (distance + softening)^power, as Flee's link weights."""
-    w = weight[None, :] * factor / np.power(distance + softening_km, distance_power)
+    their own destination). Weight / (distance + softening)^power, as Flee's link weights;
+    ``friction``: that divisor, :func:`route_friction`, when the caller has it already."""
+    if friction is None:
+        friction = route_friction(distance, softening_km=softening_km, distance_power=distance_power)
+    w = weight[None, :] * factor / friction
     w[np.arange(origin.size), origin] = 0.0
     w[~np.isfinite(w)] = 0.0
     total = w.sum(axis=1, keepdims=True)
@@ -133,10 +144,10 @@ def depart(transit: np.ndarray, group: np.ndarray, people: np.ndarray, shares: n
            weeks: np.ndarray) -> None:
     """Put ``people`` (O,) of home catchments ``group`` (O,) on the road to the destinations
     ``shares`` (O, N), arriving after ``weeks`` (O, N); ``transit`` (W, G, N) in place."""
-    W, G, N = transit.shape
+    N = transit.shape[2]
     flows = people[:, None] * shares
-    idx = weeks * (G * N) + group[:, None] * N + np.arange(N)[None, :]
-    transit += np.bincount(idx.ravel(), weights=flows.ravel(), minlength=W * G * N).reshape(W, G, N)
+    # each (group, destination) has one arrival week: a plain indexed add (groups are distinct)
+    transit[weeks, group[:, None], np.arange(N)[None, :]] += flows
 
 
 def arrive(transit: np.ndarray, settled: np.ndarray) -> None:
@@ -167,3 +178,161 @@ def returns(displaced_from: np.ndarray, cell_group: np.ndarray, settled: np.ndar
     denom = pull.sum(axis=1)
     take = pull * np.divide(per_group, denom, out=np.zeros(G), where=denom > 0)[:, None]
     return home, take
+
+
+@njit
+def refuge_week(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat, violence_recent,
+                cell_group, node_cell, is_camp, destination, abroad, factor, friction, weeks, danger_events_per_week,
+                camp_weight, conflict_weight, population_power, onward_share, calm_events_per_week, return_rate,
+                refugee_factor):  # pragma: no cover - compiled
+    """One week on the location graph, fused and compiled (``_compiled.py``): destination
+    weights (:func:`attractiveness`), onward flight from towns, departures from home
+    (:func:`choose`, :func:`depart`), arrivals (:func:`arrive`) and returns (:func:`returns`),
+    in ``Refuge.step``'s order. Updates ``settled`` (G, N), ``transit`` (W, G, N) and
+    ``displaced_from`` (n,) in place; returns the people who went home to each cell.
+    ``friction``: :func:`route_friction`; ``weeks``: :func:`travel_weeks`; ``destination``:
+    the open destinations; ``reroute`` (G,): people whose destination closed."""
+    n = population.size
+    W, G, N = transit.shape
+    # destination weights: towns by size and safety, camps
+    pop_node = np.zeros(N)
+    res = np.zeros(G)
+    fled = np.zeros(G)
+    for c in range(n):
+        g = cell_group[c]
+        pop_node[g] += population[c]
+        res[g] += pop_home[c] + fleeing[c]
+        fled[g] += fleeing[c]
+    weight = np.zeros(N)
+    for j in range(N):
+        danger = 1.0 - np.exp(-threat[node_cell[j]] / danger_events_per_week) if j < G else 0.0
+        if destination[j]:
+            if is_camp[j]:
+                weight[j] = camp_weight
+            else:
+                weight[j] = (max(pop_node[j], 1.0) / POP_BASE) ** population_power \
+                    * (1.0 - (1.0 - conflict_weight) * danger)
+    # onward flight from towns as their residents flee, and flight from home
+    rate = np.empty(G)
+    for g in range(G):
+        rate[g] = min(1.0, onward_share * (fled[g] / res[g] if res[g] > 0 else 0.0))
+    for c in range(n):
+        displaced_from[c] += fleeing[c]
+    row = np.empty(N)
+    for i in range(G):
+        for g in range(G):
+            row[g] = settled[i, g] * rate[g]
+            settled[i, g] -= row[g]
+        leaving = fled[i] + pairwise_sum(row, 0, G) + reroute[i]
+        # destination shares
+        for j in range(N):
+            w = weight[j] * factor[i, j] / friction[i, j]
+            row[j] = w if j != i and np.isfinite(w) else 0.0
+        total = pairwise_sum(row, 0, N)
+        for j in range(N):
+            row[j] = row[j] / total if total > 0 else 0.0
+        if pairwise_sum(row, 0, N) == 0:  # nowhere to go: they stay near home
+            settled[i, i] += leaving
+            leaving = 0.0
+        for j in range(N):
+            transit[weeks[i, j], i, j] += leaving * row[j]
+    # arrivals
+    for i in range(G):
+        for j in range(N):
+            settled[i, j] += transit[0, i, j]
+    for w in range(W - 1):
+        transit[w] = transit[w + 1]
+    transit[W - 1] = 0.0
+    # returns when home is calm
+    in_transit = np.zeros(G)
+    for w in range(W):
+        for i in range(G):
+            in_transit[i] += pairwise_sum(transit[w, i], 0, N)
+    mix = np.empty(G)
+    pull_total = np.empty(G)
+    pull = np.empty((G, N))
+    for i in range(G):
+        for j in range(N):
+            pull[i, j] = settled[i, j] * (refugee_factor if abroad[j] else 1.0)
+        total = pairwise_sum(settled[i], 0, N) + in_transit[i]
+        pull_total[i] = pairwise_sum(pull[i], 0, N)
+        mix[i] = pull_total[i] / total if total > 0 else 0.0
+    home = np.empty(n)
+    per_group = np.zeros(G)
+    for c in range(n):
+        calm = calm_events_per_week / (calm_events_per_week + violence_recent[c])
+        home[c] = return_rate * calm * displaced_from[c] * mix[cell_group[c]]
+        per_group[cell_group[c]] += home[c]
+    for i in range(G):
+        scale = per_group[i] / pull_total[i] if pull_total[i] > 0 else 0.0
+        for j in range(N):
+            settled[i, j] -= pull[i, j] * scale
+    for c in range(n):
+        displaced_from[c] -= home[c]
+    return home
+
+
+@njit
+def flight_week(pop_home, events, deaths, takeover, threat, vacuum, P, is_armed, reference, armed_presence_half,
+                memory_weeks, per_event, per_death, max_share, takeover_share, share_per_threat,
+                share_on_collapse):  # pragma: no cover - compiled
+    """:func:`exposure` of each cell to the armed groups' presence (rows ``is_armed`` of
+    ``P``), its :func:`exposure_rise` above ``reference``, and :func:`flight`, fused and
+    compiled (``_compiled.py``): returns ``(fleeing, new_reference)``."""
+    n = pop_home.size
+    fleeing = np.empty(n)
+    new_ref = np.empty(n)
+    keep = 1.0 - 1.0 / memory_weeks
+    for j in range(n):
+        armed = 0.0
+        for a in range(P.shape[0]):
+            if is_armed[a]:
+                armed += P[a, j]
+        exposure = vacuum[j] * armed / (armed + armed_presence_half)
+        ref = reference[j] * keep
+        rise = max(exposure - ref, 0.0)
+        new_ref[j] = max(ref, exposure)
+        out = per_event * events[j] + per_death * deaths[j]
+        if share_on_collapse > 0:
+            out = out + share_on_collapse * pop_home[j] * rise
+        out = out + takeover_share * pop_home[j] * (1.0 if takeover[j] else 0.0)
+        if share_per_threat > 0:
+            out = out + pop_home[j] * (1.0 - np.exp(-share_per_threat * threat[j]))
+        fleeing[j] = min(out, max_share * pop_home[j])
+    return fleeing, new_ref
+
+
+@njit
+def refuge_views(settled, transit, displaced_from, node_cell, cell_group, country_of_abroad,
+                 n_countries):  # pragma: no cover - compiled
+    """``Refuge.views`` compiled (``_compiled.py``): ``(idp_host, idp_origin, ref_origin,
+    ref_country, ref_location)``."""
+    W, G, N = transit.shape
+    n = displaced_from.size
+    on_road = np.zeros(G)
+    for w in range(W):
+        for i in range(G):
+            on_road[i] += pairwise_sum(transit[w, i], 0, N)
+    idp_node = np.zeros(G)
+    ref_loc = np.zeros(N - G)
+    ref_share = np.empty(G)
+    for i in range(G):
+        for g in range(G):
+            idp_node[g] += settled[i, g]
+        for j in range(G, N):
+            ref_loc[j - G] += settled[i, j]
+        abroad = pairwise_sum(settled[i], G, N - G)
+        total = pairwise_sum(settled[i], 0, N) + on_road[i]
+        ref_share[i] = abroad / total if total > 0 else 0.0
+    idp_host = np.zeros(n)
+    for g in range(G):
+        idp_host[node_cell[g]] += idp_node[g] + on_road[g]
+    ref_origin = np.empty(n)
+    idp_origin = np.empty(n)
+    for c in range(n):
+        ref_origin[c] = displaced_from[c] * ref_share[cell_group[c]]
+        idp_origin[c] = displaced_from[c] - ref_origin[c]
+    ref_country = np.zeros(n_countries)
+    for j in range(N - G):
+        ref_country[country_of_abroad[j]] += ref_loc[j]
+    return idp_host, idp_origin, ref_origin, ref_country, ref_loc

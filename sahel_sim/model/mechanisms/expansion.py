@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from sahel_sim.model.mechanisms._compiled import njit
+
 
 def conductance(adjacency: sparse.csr_matrix, corridor: np.ndarray, offroad: float) -> tuple[np.ndarray, np.ndarray]:
     """``(neighbours, weights)``, each (n, k) padded with -1 / 0: each cell's adjacent cells and
@@ -49,3 +51,26 @@ def expand(footprint: np.ndarray, saturation: float, *, conductance: tuple[np.nd
     pull = (w * footprint[np.maximum(nbr, 0)]).max(axis=1)
     grow = np.clip(pull - footprint, 0.0, None)
     return np.minimum(1.0, footprint + rate * excess * grow)
+
+
+@njit
+def _grow(footprint, step, nbr, w):  # pragma: no cover - compiled
+    n, k = nbr.shape
+    out = np.empty(n)
+    for j in range(n):
+        pull = w[j, 0] * footprint[max(nbr[j, 0], 0)]
+        for m in range(1, k):
+            pull = max(pull, w[j, m] * footprint[max(nbr[j, m], 0)])
+        grow = max(pull - footprint[j], 0.0)
+        out[j] = min(1.0, footprint[j] + step * grow)
+    return out
+
+
+def expand_compiled(footprint: np.ndarray, saturation: float, *, conductance: tuple[np.ndarray, np.ndarray],
+                    threshold: float, rate: float) -> np.ndarray:
+    """:func:`expand`, with the per-cell work compiled (``_compiled.py``)."""
+    if saturation <= threshold or rate <= 0:
+        return footprint
+    excess = min(1.0, (saturation - threshold) / max(1e-9, 1.0 - threshold))
+    nbr, w = conductance
+    return _grow(footprint, rate * excess, nbr, w)

@@ -15,11 +15,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from sahel_sim.model.mechanisms._compiled import njit
+
 
 def choose(rng: np.random.Generator, candidates: np.ndarray, scores: np.ndarray, *, noise: float) -> np.ndarray:
     """For each row of candidate cells (-1 pads) and their scores, the chosen cell (logit
     choice: scores plus Gumbel noise of scale ``noise``)."""
-    valid = candidates >= 0
-    s = scores + rng.gumbel(0.0, noise, size=scores.shape)
-    s[~valid] = -np.inf
-    return np.take_along_axis(candidates, s.argmax(axis=1)[:, None], axis=1)[:, 0]
+    s = np.where(candidates >= 0, scores + rng.gumbel(0.0, noise, size=scores.shape), -np.inf)
+    return candidates[np.arange(candidates.shape[0]), s.argmax(axis=1)]
+
+
+@njit
+def relocate(candidates, unit_cell, unit_home, moving, footprint, security, support, state_avoidance, home_pull,
+             distance_km, gumbel):  # pragma: no cover - compiled
+    """The cells the ``moving`` units choose, compiled (``_compiled.py``): :func:`choose` over
+    the rows of the candidate table (-1 pads) at their cells, scored ``log(footprint + 0.001)
+    - state_avoidance x security + support - home_pull x distance from home / 100 km``, with
+    the Gumbel draws ``gumbel`` (one row per moving unit, one column per candidate slot)."""
+    n = footprint.size
+    base = np.empty(n)
+    for j in range(n):
+        base[j] = np.log(footprint[j] + 1e-3) - state_avoidance * security[j] + support[j]
+    out = np.empty(moving.size, dtype=np.int64)
+    width = candidates.shape[1]
+    for r in range(moving.size):
+        u = moving[r]
+        row = unit_cell[u]
+        home = unit_home[u]
+        best_m = 0
+        best = -np.inf
+        for m in range(width):
+            c = candidates[row, m]
+            s = base[c] - home_pull * distance_km[home, c] / 100.0 + gumbel[r, m] if c >= 0 else -np.inf
+            if m == 0 or s > best:
+                best_m, best = m, s
+        out[r] = candidates[row, best_m]
+    return out

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sahel_sim.model import sampling
+
 
 def sector_threat(base_cells: np.ndarray, threat: np.ndarray, kernel: np.ndarray, *, baseline: float) -> np.ndarray:
     """Threat credited to each base: attacks near it (``kernel[i, j] = exp(-d_ij / radius)``)
@@ -32,4 +34,4 @@ def post_columns(rng: np.random.Generator, n_columns: int, base_cells: np.ndarra
     if n_columns == 0 or base_cells.size == 0:
         return np.zeros(0, dtype=np.int64)
     p = weights / weights.sum() if weights.sum() > 0 else None
-    return rng.choice(base_cells, size=n_columns, p=p).astype(np.int64)
+    return sampling.choice(rng, base_cells, n_columns, p).astype(np.int64)  # Generator.choice's draw

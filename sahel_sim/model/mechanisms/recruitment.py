@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 
 def affinity(lat: np.ndarray, lon: np.ndarray, anchors: Sequence, *, floor: float, date=None) -> np.ndarray:
     """A group's affinity (0-1) for each cell from its social-base anchors (objects with
@@ -62,3 +64,28 @@ def demobilised(strength: float, ceiling: float, *, share_per_week: float) -> fl
     excess (fighters drift home, defect or move abroad when the social base no longer
     sustains them, e.g. MUJAO and Ansar Dine after Serval)."""
     return share_per_week * max(0.0, strength - ceiling)
+
+
+@njit
+def reached_pool(population, affinity, grievance, support, vacuum, absence_weight, kernel, occupied, floor,
+                 use_floor):  # pragma: no cover - compiled
+    """A group's :func:`sympathisers` times its exposure, compiled (``_compiled.py``): returns
+    ``(weights, reached, exposure)``, ``weights`` per cell, ``reached`` their sum (in numpy's
+    order), ``exposure`` the largest ``kernel`` row of the ``occupied`` cells (raised to
+    ``floor`` where ``use_floor``: militias recruit across their home communities)."""
+    n = population.size
+    exposure = np.zeros(n)
+    if occupied.size:
+        for j in range(n):
+            exposure[j] = kernel[occupied[0], j]
+        for k in range(1, occupied.size):
+            row = occupied[k]
+            for j in range(n):
+                exposure[j] = max(exposure[j], kernel[row, j])
+    weights = np.empty(n)
+    for j in range(n):
+        if use_floor:
+            exposure[j] = max(exposure[j], floor[j])
+        symp = population[j] / 1000.0 * affinity[j] * grievance[j] * (support[j] + absence_weight * vacuum[j])
+        weights[j] = symp * exposure[j]
+    return weights, pairwise_sum(weights, 0, n), exposure

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 
 def reach(fighters_per_cell: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Share of a force that can strike each cell (0-1): fighter-weighted kernel over its
@@ -99,3 +101,112 @@ def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndar
     flat = np.searchsorted(cum.ravel(), row + rng.random(ch.size), side="right")
     cells = np.clip(flat - row * n, 0, n - 1)
     return ch.astype(np.int64), cells.astype(np.int64)
+
+
+@njit
+def attack_rates(P, R, aa, bb, pair_scale, pair_deterred, deter, budget, target_half, risk_aversion,
+                 opportunity_half, rows, row_share):  # pragma: no cover - compiled
+    """Expected attacks per (channel, cell) by attacker ``aa[c]`` on target ``bb[c]``, compiled
+    (``_compiled.py``): for each pair the weight ``reach x saturating(target presence) x
+    risk_factor x pair_scale`` (x ``deter`` where ``pair_deterred``), the attacker's budget
+    spread by :func:`allocate` over all its pairs, then split into channels: channel ``r`` is
+    pair ``rows[r]`` with share ``row_share[r]`` of it."""
+    C = aa.size
+    n = P.shape[1]
+    w = np.empty((C, n))
+    total = np.zeros(budget.size)
+    for c in range(C):
+        a, b = aa[c], bb[c]
+        for j in range(n):
+            pb = P[b, j]
+            x = R[a, j] * (pb / (pb + target_half)) * np.exp(-risk_aversion * pb / (pb + P[a, j] + 1.0))
+            x = x * pair_scale[c]
+            if pair_deterred[c]:
+                x = x * deter[j]
+            w[c, j] = x
+        total[a] += pairwise_sum(w[c], 0, n)
+    out = np.empty((rows.size, n))
+    for r in range(rows.size):
+        c = rows[r]
+        a = aa[c]
+        k = budget[a] / (opportunity_half + total[a])
+        for j in range(n):
+            out[r, j] = w[c, j] * k * row_share[r]
+    return out
+
+
+@njit
+def civilian_rates(R, attackers, budgets, targets, intensity, half):  # pragma: no cover - compiled
+    """:func:`allocate` of each attacker's budget over ``reach x targets x intensity`` (one row
+    of ``intensity`` per attacker), compiled (``_compiled.py``)."""
+    k = attackers.size
+    n = targets.size
+    out = np.empty((k, n))
+    for r in range(k):
+        a = attackers[r]
+        for j in range(n):
+            out[r, j] = R[a, j] * targets[j] * intensity[r, j]
+        total = pairwise_sum(out[r], 0, n)
+        if budgets[r] <= 0 or total <= 0:
+            out[r] = 0.0
+        else:
+            for j in range(n):
+                out[r, j] = budgets[r] * out[r, j] / (half + total)
+    return out
+
+
+@njit
+def hostile_channels(hostility, active, budget, P, R, is_armed, is_pk, rival_pair, peacekeeper_weight, rivalry_weight,
+                     deter, target_half, risk_aversion, opportunity_half, n_split, split_kind,
+                     split_share):  # pragma: no cover - compiled
+    """Every attacker's channels against its enemies this week, compiled (``_compiled.py``):
+    ``(table, rates)``, ``table`` (C, 3) rows of (attacker, target, kind) and ``rates`` (C, n)
+    from :func:`attack_rates`. An attacker (``active``, with a budget) attacks each enemy
+    present anywhere (``hostility``, in actor order); armed groups weigh peacekeepers by
+    ``peacekeeper_weight`` and their rivals by ``rivalry_weight`` and are deterred by
+    peacekeepers (``deter``) except from attacking them; the attack on pair (a, b) splits into
+    ``n_split[a, b]`` kinds ``split_kind[a, b, :]`` with shares ``split_share[a, b, :]``."""
+    A = hostility.shape[0]
+    present = np.zeros(A, dtype=np.bool_)
+    for b in range(A):
+        for j in range(P.shape[1]):
+            if P[b, j] != 0:
+                present[b] = True
+                break
+    C = 0
+    for a in range(A):
+        if active[a] and budget[a] > 0:
+            for b in range(A):
+                if hostility[a, b] and present[b]:
+                    C += 1
+    aa = np.empty(C, dtype=np.int64)
+    bb = np.empty(C, dtype=np.int64)
+    scale = np.empty(C)
+    deterred = np.empty(C, dtype=np.bool_)
+    n_rows = 0
+    c = 0
+    for a in range(A):
+        if not (active[a] and budget[a] > 0):
+            continue
+        for b in range(A):
+            if hostility[a, b] and present[b]:
+                aa[c], bb[c] = a, b
+                s1 = peacekeeper_weight if is_armed[a] and is_pk[b] else 1.0
+                s2 = rivalry_weight if is_armed[a] and rival_pair[a, b] else 1.0
+                scale[c] = s1 * s2
+                deterred[c] = is_armed[a] and not is_pk[b]
+                n_rows += n_split[a, b]
+                c += 1
+    rows = np.empty(n_rows, dtype=np.int64)
+    share = np.empty(n_rows)
+    table = np.empty((n_rows, 3), dtype=np.int64)
+    r = 0
+    for c in range(C):
+        a, b = aa[c], bb[c]
+        for slot in range(n_split[a, b]):
+            rows[r] = c
+            share[r] = split_share[a, b, slot]
+            table[r, 0], table[r, 1], table[r, 2] = a, b, split_kind[a, b, slot]
+            r += 1
+    return table, attack_rates(P, R, aa, bb, scale, deterred, deter, budget, target_half, risk_aversion,
+                               opportunity_half, rows, share)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+
 
 def distance_kernel(distance_km: np.ndarray, reach_km: float) -> np.ndarray:
     """Exponential decay with distance: ``K[i, j] = exp(-d_ij / reach)``."""
@@ -98,3 +100,94 @@ def control_from_influence(influence: np.ndarray, threshold: float, incumbent: n
     inc_infl = np.where(held, influence[np.where(held, incumbent, 0), cols], 0.0)
     keeps = held & (inc_infl >= threshold - margin) & (top - inc_infl < margin)
     return np.where(keeps, incumbent, new).astype(np.int8)
+
+
+@njit
+def step_influence(influence, pressure, indptr, indices, data, degree, baseline, rate, spread_weight, threshold,
+                   incumbent, margin):  # pragma: no cover - compiled
+    """One week of :func:`update_influence` then :func:`control_from_influence` (with an
+    incumbent and ``margin`` > 0), fused and compiled (``_compiled.py``): returns ``(influence,
+    control)``. ``indptr``, ``indices``, ``data``: the adjacency matrix in CSR form. With
+    ``margin`` 0 nobody keeps a cell below the threshold, as without an incumbent."""
+    F, n = influence.shape
+    out = np.empty((F, n))
+    control = np.empty(n, dtype=np.int8)
+    spread = np.zeros(F)
+    for j in range(n):
+        total_p = 0.0
+        for f in range(F):
+            total_p += pressure[f, j]
+        spread[:] = 0.0
+        for jj in range(indptr[j], indptr[j + 1]):  # scipy's CSR product: neighbours in index order
+            k = indices[jj]
+            for f in range(F):
+                spread[f] += data[jj] * influence[f, k]
+        deg = max(degree[j], 1.0)
+        total = 0.0
+        for f in range(F):
+            share = pressure[f, j] / (total_p + baseline)
+            foothold = 1.0 if share > 0.02 else 0.0
+            target = (share + spread_weight * (spread[f] / deg) * foothold) / (1.0 + spread_weight)
+            x = influence[f, j] + rate * (target - influence[f, j])
+            x = min(max(x, 0.0), 1.0)
+            out[f, j] = x
+            total += x
+        if total > 1.0:
+            for f in range(F):
+                out[f, j] /= total
+        best = 0
+        for f in range(1, F):
+            if out[f, j] > out[best, j]:
+                best = f
+        top = out[best, j]
+        new = best if top >= threshold else -1
+        inc = incumbent[j]
+        if inc >= 0:
+            inc_infl = out[inc, j]
+            if inc_infl >= threshold - margin and top - inc_infl < margin:
+                new = inc
+        control[j] = new
+    return out, control
+
+
+@njit
+def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, k_strike, strikes, is_gov, is_pk,
+                    half_strength, pk_half, pk_weight):  # pragma: no cover - compiled
+    """Every actor's fighters per cell, :func:`presence` and reach (``strikes.reach``), and
+    :func:`security`, compiled (``_compiled.py``): returns ``(S, P, R, security, vacuum,
+    pk_cover)``. Units are given as ``cells``, ``fighters`` and ``unit_actor``, actor by actor;
+    ``kernels`` (K, n, n) holds the distance kernels, ``k_presence[a]`` and ``k_strike[a]``
+    index actor a's; ``strikes[a]``: whether actor a strikes (peacekeepers do not). The
+    products are BLAS ``gemv`` calls, as numpy's ``@``."""
+    n = kernels.shape[1]
+    A = n_actors
+    S = np.zeros((A, n))
+    P = np.zeros((A, n))
+    R = np.zeros((A, n))
+    for u in range(cells.size):
+        S[unit_actor[u], cells[u]] += fighters[u]
+    for a in range(A):
+        occupied = np.flatnonzero(S[a])
+        if occupied.size == 0:
+            continue
+        local = S[a][occupied]
+        P[a] = np.dot(local, kernels[k_presence[a]][occupied])
+        if strikes[a]:
+            R[a] = np.dot(local / pairwise_sum(local, 0, local.size), kernels[k_strike[a]][occupied])
+    security = np.empty(n)
+    vacuum = np.empty(n)
+    pk_cover = np.empty(n)
+    for j in range(n):
+        gov = 0.0
+        pk = 0.0
+        for a in range(A):
+            if is_gov[a]:
+                gov += P[a, j]
+            if is_pk[a]:
+                pk += P[a, j]
+        s_gov = 1.0 - np.exp(-gov / half_strength)
+        s_pk = 1.0 - np.exp(-pk / pk_half)
+        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
+        vacuum[j] = 1.0 - security[j]
+        pk_cover[j] = s_pk
+    return S, P, R, security, vacuum, pk_cover

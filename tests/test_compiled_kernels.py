@@ -1,0 +1,408 @@
+"""The compiled (numba) kernels of the weekly step against the numpy formulations they replace.
+
+Each compiled kernel fuses a stage that the model ran as dozens of small numpy calls; it adds,
+multiplies and divides in the numpy formulation's order (sums in numpy's pairwise order,
+``_compiled.pairwise_sum``), so the two agree exactly. Kernels that take exponentials,
+logarithms, powers or BLAS products call the C library and OpenBLAS, as numpy does on the
+machines this project runs on; on a CPU where numpy uses its own SIMD versions of those
+functions they may differ in the last bit, so those comparisons allow 1e-12 relative error and
+the others none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from sahel_sim.model.mechanisms import (
+    civilians,
+    combat,
+    displacement,
+    expansion,
+    grievance,
+    movement,
+    recruitment,
+    strikes,
+    territory,
+)
+from sahel_sim.model.mechanisms._compiled import pairwise_sum
+
+
+def exact(a, b) -> None:
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def close(a, b) -> None:
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=0.0)
+
+
+def grid_world(rng: np.random.Generator, rows: int = 5, cols: int = 6):
+    """A rows x cols grid: distances (km), queen adjacency (CSR) and degree."""
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    dist = np.hypot(r[:, None] - r[None, :], c[:, None] - c[None, :]) * 55.0
+    adj = sparse.csr_matrix(((np.abs(r[:, None] - r[None, :]) <= 1) & (np.abs(c[:, None] - c[None, :]) <= 1)
+                             & (dist > 0)).astype(float))
+    return dist, adj, np.asarray(adj.sum(axis=1)).ravel()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+def test_pairwise_sum_adds_in_numpys_order(rng) -> None:
+    for n in [*range(0, 300), 421, 1000, 4099]:
+        a = rng.standard_normal(n + 5) * 10.0 ** rng.integers(-6, 6, n + 5)
+        assert pairwise_sum(a, 3, n) == a[3:3 + n].sum()
+        b = a[: n * 0 + n].reshape(1, n) if n else np.zeros((1, 0))
+        assert pairwise_sum(np.ascontiguousarray(b[0]), 0, n) == b.sum(axis=1)[0]
+
+
+def test_step_influence_is_update_influence_then_control(rng) -> None:
+    _, adj, deg = grid_world(rng)
+    n, F = adj.shape[0], 4
+    for _ in range(20):
+        influence = territory.bounded_shares(rng.random((F, n)) * rng.random(n))
+        pressure = rng.random((F, n)) * (rng.random((F, n)) > 0.3) * 50
+        incumbent = rng.integers(-1, F, n).astype(np.int8)
+        ref = territory.update_influence(influence, pressure, adjacency=adj, degree=deg, baseline=3.0, rate=0.2,
+                                         spread_weight=0.5)
+        ctrl = territory.control_from_influence(ref, 0.5, incumbent, 0.1)
+        got, got_ctrl = territory.step_influence(influence, pressure, adj.indptr, adj.indices, adj.data, deg, 3.0, 0.2,
+                                                 0.5, 0.5, incumbent, 0.1)
+        exact(got, ref)
+        exact(got_ctrl, ctrl)
+
+
+def test_step_society_is_update_grievance_then_update_support(rng) -> None:
+    _, adj, deg = grid_world(rng)
+    n, A, F = adj.shape[0], 6, 3
+    actor_faction = np.array([0, 1, -1, 2, 1, 0])
+    harms = np.array([True, False, True, False, False, True])
+    armed = np.array([False, True, True])
+    for _ in range(10):
+        g0, s0 = rng.random(n), territory.bounded_shares(rng.random((F, n)) * 0.5)
+        influence, pressure = rng.random((F, n)) * 0.4, rng.random((F, n)) * 30
+        civ = rng.poisson(0.3, (A, n)).astype(float)
+        pop = rng.random(n) * 1e5
+        g_ref = grievance.update_grievance(g0, civ[harms].sum(axis=0), pop, adjacency=adj, degree=deg, sensitivity=0.8,
+                                           spillover=0.3, decay=0.02, baseline=0.25)
+        own = np.zeros((F, n))
+        for a in range(A):
+            if actor_faction[a] >= 0:
+                own[actor_faction[a]] += civ[a]
+        share = territory.pressure_share(pressure, 2.0)
+        armed_infl = np.where(armed[:, None], np.maximum(influence, share), 0.0)
+        s_ref = grievance.update_support(s0, grievance=g_ref, influence=armed_infl, own_harm=own, population=pop,
+                                         rate=0.1, harm_sensitivity=0.5)
+        g, s = grievance.step_society(g0, s0, influence, pressure, civ, harms, actor_faction, armed, pop, adj.indptr,
+                                      adj.indices, adj.data, deg, 0.8, 0.3, 0.02, 0.25, 2.0, 0.1, 0.5)
+        close(g, g_ref)
+        close(s, s_ref)
+
+
+def refuge_week_reference(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat,
+                          violence_recent, cell_group, node_cell, is_camp, destination, abroad, factor, distance,
+                          weeks, p):
+    """``Refuge.step`` as the numpy formulation (mechanisms/displacement.py), in place."""
+    G, N = settled.shape
+    k = displacement
+    pop_node = np.zeros(N)
+    pop_node[:G] = np.bincount(cell_group, weights=population, minlength=G)
+    danger = np.zeros(N)
+    danger[:G] = 1.0 - np.exp(-threat[node_cell] / p["danger"])
+    weight = k.attractiveness(is_camp, destination, pop_node, danger, camp_weight=p["camp"],
+                              conflict_weight=p["conflict"], population_power=p["power"])
+    groups = np.arange(G)
+    res = np.bincount(cell_group, weights=pop_home + fleeing, minlength=G)
+    fled = np.bincount(cell_group, weights=fleeing, minlength=G)
+    rate = np.minimum(1.0, p["onward"] * np.divide(fled, res, out=np.zeros(G), where=res > 0))
+    onward = settled[:, :G] * rate[None, :]
+    settled[:, :G] -= onward
+    displaced_from += fleeing
+    leaving = fled + onward.sum(axis=1) + reroute
+    shares = k.choose(distance, weight, factor, groups, softening_km=p["soft"], distance_power=p["dpow"])
+    stuck = shares.sum(axis=1) == 0
+    settled[groups[stuck], groups[stuck]] += leaving[stuck]
+    k.depart(transit, groups, np.where(stuck, 0.0, leaving), shares, weeks)
+    k.arrive(transit, settled)
+    calm = k.calm(violence_recent, calm_events_per_week=p["calm"])
+    home, take = k.returns(displaced_from, cell_group, settled, transit.sum(axis=(0, 2)), calm, abroad,
+                           rate=p["ret"], refugee_factor=p["rf"])
+    settled -= take
+    displaced_from -= home
+    return home
+
+
+def test_refuge_week_and_views_match_the_numpy_formulation(rng) -> None:
+    n, G, N, W = 40, 12, 17, 3
+    cell_group = np.sort(rng.integers(0, G, n))
+    cell_group[:G] = np.arange(G)
+    node_cell = np.array([np.flatnonzero(cell_group == g)[0] for g in range(G)])
+    is_camp = np.arange(N) >= G + 2
+    abroad = np.arange(N) >= G
+    destination = rng.random(N) > 0.1
+    distance = rng.random((G, N)) * 900 + 20
+    distance[rng.random((G, N)) < 0.1] = np.inf
+    distance[3] = np.inf  # a catchment with nowhere to go
+    factor = 1.0 + rng.random((G, N))
+    p = {"danger": 2.0, "camp": 3.0, "conflict": 0.3, "power": 0.7, "onward": 0.4, "soft": 10.0, "dpow": 1.2,
+         "calm": 1.5, "ret": 0.05, "rf": 0.3}
+    weeks = displacement.travel_weeks(distance, km_per_day=40.0, max_weeks=W)
+    friction = displacement.route_friction(distance, softening_km=p["soft"], distance_power=p["dpow"])
+    state = [rng.random((G, N)) * 100, rng.random((W, G, N)) * 10, rng.random(n) * 500]
+    ref_state = [x.copy() for x in state]
+    for _ in range(5):
+        population, pop_home = rng.random(n) * 1e4, rng.random(n) * 1e4
+        fleeing, threat, violence = rng.random(n) * 50, rng.random(n) * 3, rng.random(n) * 2
+        reroute = rng.random(G) * 5
+        home = displacement.refuge_week(*state, reroute, population, pop_home, fleeing, threat, violence, cell_group,
+                                        node_cell, is_camp, destination, abroad, factor, friction, weeks, p["danger"],
+                                        p["camp"], p["conflict"], p["power"], p["onward"], p["calm"], p["ret"], p["rf"])
+        ref_home = refuge_week_reference(*ref_state, reroute, population, pop_home, fleeing, threat, violence,
+                                         cell_group, node_cell, is_camp, destination, abroad, factor, distance, weeks, p)
+        close(home, ref_home)
+        for a, b in zip(state, ref_state, strict=True):
+            close(a, b)
+    settled, transit, displaced_from = ref_state
+    country = rng.integers(0, 3, N - G)
+    views = displacement.refuge_views(settled, transit, displaced_from, node_cell, cell_group, country, 3)
+    on_road = transit.sum(axis=(0, 2))
+    idp_host = np.bincount(node_cell, weights=settled[:, :G].sum(axis=0) + on_road, minlength=n)
+    total = settled.sum(axis=1) + on_road
+    ref_share = np.divide(settled[:, G:].sum(axis=1), total, out=np.zeros(G), where=total > 0)
+    ref_origin = displaced_from * ref_share[cell_group]
+    ref_loc = settled[:, G:].sum(axis=0)
+    for got, want in zip(views, (idp_host, displaced_from - ref_origin, ref_origin,
+                                 np.bincount(country, weights=ref_loc, minlength=3), ref_loc), strict=True):
+        exact(got, want)
+
+
+def test_flight_week_matches_exposure_rise_and_flight(rng) -> None:
+    n, A = 30, 5
+    is_armed = np.array([False, True, True, False, True])
+    reference = rng.random(n) * 0.5
+    for _ in range(5):
+        P, vacuum = rng.random((A, n)) * 40, rng.random(n)
+        pop, events, deaths = rng.random(n) * 1e4, rng.poisson(1.0, n) * 1.0, rng.poisson(2.0, n) * 1.0
+        takeover, threat = rng.random(n) > 0.9, rng.random(n) * 3
+        exposure = displacement.exposure(vacuum, P[is_armed].sum(axis=0), half=20.0)
+        rise, new_ref = displacement.exposure_rise(exposure, reference, memory_weeks=26.0)
+        ref = displacement.flight(pop, events, deaths, per_event=30.0, per_death=10.0, max_share=0.2,
+                                  takeover=takeover, takeover_share=0.05, threat=threat, share_per_threat=0.01,
+                                  exposure_rise=rise, share_on_collapse=0.3)
+        got, got_ref = displacement.flight_week(pop, events, deaths, takeover, threat, vacuum, P, is_armed, reference,
+                                                20.0, 26.0, 30.0, 10.0, 0.2, 0.05, 0.01, 0.3)
+        close(got, ref)
+        exact(got_ref, new_ref)
+        reference = new_ref
+
+
+def test_attack_and_civilian_rates_match_the_numpy_formulation(rng) -> None:
+    A, n = 6, 35
+    P, R, deter = rng.random((A, n)) * 50, rng.random((A, n)), rng.random(n)
+    aa = np.array([0, 0, 1, 2, 4, 4, 5])
+    bb = np.array([2, 4, 3, 0, 0, 1, 2])
+    scale, deterred = rng.random(aa.size) + 0.5, rng.random(aa.size) > 0.5
+    budget = rng.random(A) * 3
+    rows = np.repeat(np.arange(aa.size), [1, 2, 1, 1, 2, 1, 1])
+    share = rng.random(rows.size)
+    w = R[aa] * territory.saturating(P[bb], 5.0) * strikes.risk_factor(P[bb], P[aa], 1.5)
+    w = w * scale[:, None] * np.where(deterred[:, None], deter[None, :], 1.0)
+    total = np.bincount(aa, weights=w.sum(axis=1), minlength=A)
+    want = (w * (budget[aa] / (2.0 + total[aa]))[:, None])[rows] * share[:, None]
+    close(strikes.attack_rates(P, R, aa, bb, scale, deterred, deter, budget, 5.0, 1.5, 2.0, rows, share), want)
+
+    attackers = np.array([1, 3, 5])
+    budgets = np.array([2.0, 0.0, 1.5])
+    targets, intensity = rng.random(n), rng.random((3, n))
+    want = np.stack([strikes.allocate(float(b), R[a] * targets * intensity[j], 2.0)
+                     for j, (a, b) in enumerate(zip(attackers, budgets, strict=True))])
+    exact(strikes.civilian_rates(R, attackers, budgets, targets, intensity, 2.0), want)
+
+    influence = rng.random((4, n)) * 0.5
+    influence[:, :3] = 0.0
+    influence[0, 3] = 1.0
+    want = civilians.selective_violence(civilians.control_share(influence[[0, 2]].sum(axis=0),
+                                                                influence[[1]].sum(axis=0)), 0.75, 3.0)
+    close(civilians.selective_curve(influence, np.array([0, 2]), np.array([1]), 0.75, 3.0), want)
+
+
+def test_reached_pool_and_expansion_match_the_numpy_formulation(rng) -> None:
+    dist, adj, _ = grid_world(rng)
+    n = dist.shape[0]
+    kernel = territory.distance_kernel(dist, 80.0)
+    pop, fp, griev, sup, vac = rng.random(n) * 1e5, rng.random(n), rng.random(n), rng.random(n) * 0.3, rng.random(n)
+    occupied = np.array([2, 7, 19])
+    exposure = kernel[occupied].max(axis=0)
+    symp = recruitment.sympathisers(pop, fp, griev, sup, vac, absence_weight=0.4)
+    weights, reached, got_exposure = recruitment.reached_pool(pop, fp, griev, sup, vac, 0.4, kernel, occupied, fp, False)
+    exact(weights, symp * exposure)
+    assert reached == float((symp * exposure).sum())
+    exact(got_exposure, exposure)
+    floor = np.maximum(exposure, fp)
+    weights, _, got_exposure = recruitment.reached_pool(pop, fp, griev, np.ones(n), vac, 0.4, kernel, occupied, fp, True)
+    exact(weights, recruitment.sympathisers(pop, fp, griev, np.ones(n), vac, absence_weight=0.4) * floor)
+    exact(got_exposure, floor)
+    weights, reached, got_exposure = recruitment.reached_pool(pop, fp, griev, sup, vac, 0.4, kernel,
+                                                              np.zeros(0, dtype=np.int64), fp, False)
+    assert reached == 0.0 and not got_exposure.any()
+
+    cond = expansion.conductance(adj, rng.random(n) > 0.5, 0.2)
+    for saturation in (0.5, 0.9, 1.3):
+        exact(expansion.expand_compiled(fp, saturation, conductance=cond, threshold=0.8, rate=0.1),
+              expansion.expand(fp, saturation, conductance=cond, threshold=0.8, rate=0.1))
+
+
+def test_relocate_is_the_logit_choice_over_the_candidate_table(rng) -> None:
+    dist, _, _ = grid_world(rng)
+    n = dist.shape[0]
+    within = dist <= 130.0
+    width = int(within.sum(axis=1).max())
+    order = np.argsort(dist, axis=1, kind="stable")[:, :width]
+    table = np.where(np.take_along_axis(within, order, axis=1), order, -1)
+    unit_cell, unit_home = rng.integers(0, n, 12), rng.integers(0, n, 12)
+    moving = np.array([0, 3, 4, 9, 11])
+    footprint, security, support = rng.random(n), rng.random(n), rng.random(n) * 0.2
+    base = np.log(footprint + 1e-3) - 1.5 * security + support
+    cand = table[unit_cell[moving]]
+    safe = np.where(cand >= 0, cand, 0)
+    score = base[safe] - 0.8 * dist[unit_home[moving][:, None], safe] / 100.0
+    want = movement.choose(np.random.default_rng(5), cand, score, noise=0.7)
+    gumbel = np.random.default_rng(5).gumbel(0.0, 0.7, size=cand.shape)
+    got = movement.relocate(table, unit_cell, unit_home, moving, footprint, security, support, 1.5, 0.8, dist, gumbel)
+    exact(got, want)
+
+
+def test_engagements_and_tallies_match_the_numpy_formulation(rng) -> None:
+    A, n, k = 5, 20, 40
+    REMOTE, STRIKE, PK, VAC = 1, 2, 3, 4
+    att, cells = rng.integers(0, A, k), rng.integers(0, n, k)
+    kind = rng.integers(0, 5, k)
+    tgt = np.where(kind == VAC, -1, rng.integers(0, A, k))
+    unit_size, strength = rng.random(A) * 100 + 20, rng.random(A) * 500
+    S, P, leth = rng.random((A, n)) * 80, rng.random((A, n)) * 100, rng.random(A) + 0.5
+    is_merc = np.array([False, False, True, False, False])
+    got = combat.engagement_means(att, tgt, kind, cells, unit_size, strength, S, P, leth, is_merc, 0.3, 0.02, 0.5,
+                                  0.7, 0.9, 1.2, 2.0, REMOTE, STRIKE, PK)
+    t = np.where(tgt >= 0, tgt, 0)
+    e_att = np.minimum(unit_size[att], strength[att])
+    e_def = np.maximum(S[t, cells], 0.3 * P[t, cells])
+    mean_att, mean_def = combat.attrition_means(e_att, e_def, coefficient=0.02, lethality_att=leth[att],
+                                                lethality_def=leth[t])
+    mean_att = np.where((kind == REMOTE) | (kind == STRIKE) | (kind == PK), 0.0, mean_att)
+    mean_def = np.where(kind == REMOTE, 0.5 * mean_def, mean_def)
+    mean_def = np.where(kind == PK, 0.7 * mean_def, mean_def)
+    mean_def = np.where(kind == STRIKE, 0.9 * mean_def, mean_def)
+    for a, b in zip(got, (e_att, e_def, mean_att, mean_def, 1.2 * np.where(is_merc[att], 2.0, 1.0)), strict=True):
+        close(a, b)
+
+    l_att, l_def = rng.integers(0, 5, k) * 1.0, rng.integers(0, 5, k) * 1.0
+    civ = rng.integers(0, 3, k)
+    is_jih, is_armed = np.array([0, 0, 0, 1, 1], bool), np.array([0, 0, 0, 1, 1], bool)
+    ra, rb = np.array([0, 0, 0, 1, 0], bool), np.array([0, 0, 0, 0, 1], bool)
+    got = combat.week_tallies(att, tgt, cells, l_att, l_def, civ, A, n, is_jih, is_armed, ra, rb)
+    ok = tgt >= 0
+    flat = att * n + cells
+    losses = (np.bincount(flat, weights=l_att, minlength=A * n)
+              + np.bincount(t * n + cells, weights=np.where(ok, l_def, 0.0), minlength=A * n)).reshape(A, n)
+    rival = np.zeros(n, dtype=bool)
+    rival[cells[ok & ((ra[att] & rb[t]) | (rb[att] & ra[t]))]] = True
+    want = (losses, np.bincount(cells, weights=civ, minlength=n),
+            np.bincount(flat, weights=civ, minlength=A * n).reshape(A, n), np.bincount(cells, minlength=n),
+            np.bincount(cells, weights=is_jih[att] | (ok & is_jih[t]), minlength=n),
+            np.bincount(cells, weights=is_armed[att], minlength=n), rival,
+            np.bincount(flat, minlength=A * n).reshape(A, n))
+    for a, b in zip(got, want, strict=True):
+        exact(a, b)
+
+
+def test_presence_fields_match_per_actor_products(rng) -> None:
+    dist, _, _ = grid_world(rng)
+    n, A = dist.shape[0], 4
+    kernels = np.stack([territory.distance_kernel(dist, r) for r in (40.0, 90.0, 150.0)])
+    k_presence, k_strike = np.array([0, 1, 1, 2]), np.array([1, 2, 0, 2])
+    units = [rng.integers(0, n, m) for m in (5, 0, 9, 3)]
+    fighters = [rng.random(u.size) * 100 + 5 for u in units]
+    is_gov, is_pk = np.array([True, False, False, True]), np.array([False, False, False, True])
+    got = territory.presence_fields(np.concatenate(units), np.concatenate(fighters),
+                                    np.repeat(np.arange(A), [u.size for u in units]), A, kernels, k_presence, k_strike,
+                                    ~is_pk, is_gov, is_pk, 300.0, 100.0, 0.5)
+    S, P, R = np.zeros((A, n)), np.zeros((A, n)), np.zeros((A, n))
+    for a in range(A):
+        S[a] = territory.fighters_per_cell(units[a], fighters[a], n)
+        if units[a].size:
+            P[a] = territory.presence(S[a], kernels[k_presence[a]])
+            if not is_pk[a]:
+                R[a] = strikes.reach(S[a], kernels[k_strike[a]])
+    want = (S, P, R, *territory.security(P[is_gov].sum(axis=0), P[is_pk].sum(axis=0), half_strength=300.0,
+                                         pk_half=100.0, pk_weight=0.5))
+    for a, b in zip(got, want, strict=True):
+        close(a, b)
+
+
+def test_sampling_choice_draws_what_generator_choice_draws() -> None:
+    from sahel_sim.model.sampling import choice
+
+    for seed in range(300):
+        g = np.random.default_rng(seed)
+        m = int(g.integers(1, 40))
+        items, w = g.integers(0, 400, m), g.random(m) ** 3
+        w[g.random(m) < 0.2] = 0.0
+        p = w / w.sum() if w.sum() > 0 else None
+        size = int(g.integers(1, 20))
+        a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+        exact(choice(a, items, size, p), b.choice(items, size=size, p=p))
+        assert a.random() == b.random()  # the same state afterwards
+
+
+def test_hostile_channels_match_the_numpy_formulation(rng) -> None:
+    A, n = 6, 25
+    hostility = rng.random((A, A)) > 0.4
+    np.fill_diagonal(hostility, False)
+    P, R, deter = rng.random((A, n)) * 40, rng.random((A, n)), rng.random(n)
+    P[5] = 0.0  # an actor with nobody on the ground is no target
+    active, budget = rng.random(A) > 0.2, rng.random(A) * 3 * (rng.random(A) > 0.2)
+    is_armed, is_pk = np.array([0, 1, 1, 0, 1, 0], bool), np.array([0, 0, 0, 1, 0, 0], bool)
+    rival_pair = np.zeros((A, A), bool)
+    rival_pair[1, 4] = rival_pair[4, 1] = True
+    n_split = rng.integers(1, 3, (A, A))
+    split_kind = rng.integers(0, 5, (A, A, 2))
+    split_share = rng.random((A, A, 2))
+    table, rates = strikes.hostile_channels(hostility, active, budget, P, R, is_armed, is_pk, rival_pair, 0.6, 1.7,
+                                            deter, 5.0, 1.5, 2.0, n_split, split_kind, split_share)
+    H = hostility & active[:, None] & P.any(axis=1)[None, :] & (budget > 0)[:, None]
+    aa, bb = np.nonzero(H)
+    armed_a = is_armed[aa]
+    scale = np.where(armed_a & is_pk[bb], 0.6, 1.0) * np.where(armed_a & rival_pair[aa, bb], 1.7, 1.0)
+    ns = n_split[aa, bb]
+    rows = np.repeat(np.arange(aa.size), ns)
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(ns) - ns, ns)
+    ar, br = aa[rows], bb[rows]
+    exact(table, np.stack([ar, br, split_kind[ar, br, slot]], axis=1))
+    exact(rates, strikes.attack_rates(P, R, aa, bb, scale, armed_a & ~is_pk[bb], deter, budget, 5.0, 1.5, 2.0, rows,
+                                      split_share[ar, br, slot]))
+
+
+def test_regional_week_matches_bincounts(rng) -> None:
+    from sahel_sim.model.recorder import regional_week
+
+    n, R, A, F, T = 30, 4, 3, 2, 5
+    region = rng.integers(0, R, n)
+    pop_home, idp_host, idp_origin, ref_origin = (rng.random(n) * 1e4 for _ in range(4))
+    S, grievance = rng.random((A, n)) * 50, rng.random(n)
+    control = rng.integers(-1, F, n).astype(np.int8)
+    out = [np.zeros((T, R)) for _ in range(4)] + [np.zeros((T, R, A)), np.zeros((T, R, F + 1), np.int16),
+                                                  np.zeros((T, R))]
+    regional_week(region, 2, pop_home, idp_host, idp_origin, ref_origin, S, control, grievance, *out)
+    w = pop_home + idp_host
+    for got, x in zip(out[:4], (w, idp_host, idp_origin, ref_origin), strict=True):
+        exact(got[2], np.bincount(region, weights=x, minlength=R))
+    exact(out[4][2], np.stack([np.bincount(region, weights=S[a], minlength=R) for a in range(A)], axis=1))
+    cells = np.zeros((R, F + 1), np.int16)
+    np.add.at(cells, (region, np.where(control < 0, F, control)), 1)
+    exact(out[5][2], cells)
+    exact(out[6][2], np.bincount(region, weights=grievance * w, minlength=R)
+          / np.maximum(np.bincount(region, weights=w, minlength=R), 1.0))
+    assert not out[0][[0, 1, 3, 4]].any()  # only week 2 is written
