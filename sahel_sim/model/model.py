@@ -605,7 +605,7 @@ class SahelModel(mesa.Model):
         if far_on and table.shape[0]:  # distant strikes on high-value state targets (strikes.far_expected)
             far_rows = np.flatnonzero(self.is_jihadist[table[:, 0]] & self.is_gov[table[:, 1]])
             if far_rows.size:
-                pairs, first, inverse = np.unique(table[far_rows, :2], axis=0, return_index=True, return_inverse=True)
+                pairs, inverse = np.unique(table[far_rows, :2], axis=0, return_inverse=True)
                 fa, fb = pairs[:, 0], pairs[:, 1]
                 P = self.P
                 audience = strikes.audience_value(self.population_present, c.far_strike_audience_power)
