@@ -155,7 +155,13 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
         except Exception as exc:  # shown, never a dead page
             error.set(f"error while stepping: {exc}")
 
+    busy = solara.use_reactive(False)  # the play loop is still running (its last frame not yet shown)
+
     def play_loop() -> None:
+        if not playing.value:
+            end.set(L.at_end(live_now().model))
+            return
+        busy.set(True)
         try:
             while playing.value:
                 t0 = time.perf_counter()
@@ -171,6 +177,7 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
         finally:
             playing.set(False)
             end.set(L.at_end(live_now().model))
+            busy.set(False)  # Play comes back only once the last frame is on the page
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
@@ -189,11 +196,13 @@ def RunControls(run: solara.Reactive[Any], frame: solara.Reactive[L.Frame | None
 
     with solara.Row(classes=["sahel-toolbar"]):
         solara.Button("Reset", on_click=lambda: (reset(), end.set(False)), color="primary", outlined=True,
-                      disabled=playing.value, classes=["sahel-reset"])
-        solara.Button("❚❚ Pause" if playing.value else "▶ Play", on_click=lambda: playing.set(not playing.value),
-                      color="primary", disabled=ended and not playing.value, classes=["sahel-play"])
+                      disabled=playing.value or busy.value, classes=["sahel-reset"])
+        running = playing.value or busy.value
+        solara.Button("❚❚ Pause" if running else "▶ Play", on_click=lambda: playing.set(not running),
+                      color="primary", disabled=(ended and not running) or (busy.value and not playing.value),
+                      classes=["sahel-play"])
         solara.Button("Step", on_click=step_and_mark, color="primary",
-                      disabled=playing.value or ended, classes=["sahel-step"])
+                      disabled=running or ended, classes=["sahel-step"])
         solara.Select("Speed (per frame)", value=_speed, values=list(SPEEDS), style={"max-width": "130px"},
                       dense=True, classes=["sahel-speed"])
         LayerSelect(lambda layer: frame.set(live_now().frame(layer)))
