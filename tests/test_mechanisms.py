@@ -270,16 +270,23 @@ def test_m5_peacekeepers_protect_civilians_and_are_attacked() -> None:
 
 
 # --------------------------------------------------------------------------- M6 accord and guarantor
-def test_m6_accord_holds_with_its_guarantor_and_collapses_without() -> None:
+def _accord_world(minusma: float):
+    """FAMa and the CMA under an accord in force at the start, MINUSMA (``minusma`` troops at
+    the start) its guarantor: the grid, the actors and the mechanisms block."""
     grid = toy_grid(bases=[*GARRISON, ("Camp", "minusma_camp", 4, None)])
     actors = {
         "FAMa": actor("state", strength=1000, inter=1, bases="fama_garrison", enemies=["CMA"]),
         "CMA": actor("separatist", strength=800, enemies=["FAMa"]),
-        "MINUSMA": actor("peacekeeper", strength=2000, inter=8, bases="minusma_camp", move_km=0, mobile_share=0.0,
+        "MINUSMA": actor("peacekeeper", strength=minusma, inter=8, bases="minusma_camp", move_km=0, mobile_share=0.0,
                          aggression=0.0),
     }
     mech = {"accord": {"parties": ["CMA", "FAMa"], "guarantor": "MINUSMA", "in_force_at_start": True,
                        "collapse_hazard_per_week": 0.3}}
+    return grid, actors, mech
+
+
+def test_m6_accord_holds_with_its_guarantor_and_collapses_without() -> None:
+    grid, actors, mech = _accord_world(2000)
     stays = run_toy(scenario(actors, weeks=80, mechanisms=mech), grid, 1)
     leaves = run_toy(scenario(actors, weeks=80, mechanisms=mech, interventions={
         "out": {"type": "withdraw", "actor": "MINUSMA", "date": (START + dt.timedelta(weeks=10)).isoformat(),
@@ -293,15 +300,7 @@ def test_m6_an_accord_signed_before_its_guarantor_arrives_holds() -> None:
     """The Ouagadougou agreement (June 2013) came two weeks before MINUSMA: a guarantor that
     has not deployed yet has not withdrawn, so the accord holds meanwhile; once the guarantor
     has come and gone it collapses."""
-    grid = toy_grid(bases=[*GARRISON, ("Camp", "minusma_camp", 4, None)])
-    actors = {
-        "FAMa": actor("state", strength=1000, inter=1, bases="fama_garrison", enemies=["CMA"]),
-        "CMA": actor("separatist", strength=800, enemies=["FAMa"]),
-        "MINUSMA": actor("peacekeeper", strength=0, inter=8, bases="minusma_camp", move_km=0, mobile_share=0.0,
-                         aggression=0.0),
-    }
-    mech = {"accord": {"parties": ["CMA", "FAMa"], "guarantor": "MINUSMA", "in_force_at_start": True,
-                       "collapse_hazard_per_week": 0.3}}
+    grid, actors, mech = _accord_world(0)
     arrives = {"in": {"type": "deploy", "actor": "MINUSMA", "strength": 2000, "over_weeks": 2, "source": "toy",
                       "date": (START + dt.timedelta(weeks=20)).isoformat()}}
     before = run_toy(scenario(actors, weeks=20, mechanisms=mech, interventions=arrives), grid, 1)
