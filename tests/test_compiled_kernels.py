@@ -268,11 +268,15 @@ def test_relocate_is_the_logit_choice_over_the_candidate_table(rng) -> None:
     base = np.log(footprint + 1e-3) - 1.5 * security + support
     cand = table[unit_cell[moving]]
     safe = np.where(cand >= 0, cand, 0)
-    score = base[safe] - 0.8 * dist[unit_home[moving][:, None], safe] / 100.0
-    want = movement.choose(np.random.default_rng(5), cand, score, noise=0.7)
+    units_in_cell = np.bincount(unit_cell, minlength=n)
+    others = units_in_cell[safe] - (safe == unit_cell[moving][:, None])
     gumbel = np.random.default_rng(5).gumbel(0.0, 0.7, size=cand.shape)
-    got = movement.relocate(table, unit_cell, unit_home, moving, footprint, security, support, 1.5, 0.8, dist, gumbel)
-    exact(got, want)
+    for crowding in (0.0, 1.0, 2.5):
+        score = base[safe] - crowding * np.log(1.0 + others) - 0.8 * dist[unit_home[moving][:, None], safe] / 100.0
+        want = movement.choose(np.random.default_rng(5), cand, score, noise=0.7)
+        got = movement.relocate(table, unit_cell, unit_home, moving, footprint, security, support, 1.5, 0.8, dist,
+                                gumbel, units_in_cell, crowding)
+        exact(got, want)
 
 
 def test_engagements_and_tallies_match_the_numpy_formulation(rng) -> None:

@@ -64,6 +64,7 @@ def _historical_with(tmp_path: Path, patch: dict) -> Path:
         ({"mechanisms.combat.batle_rate_per_week": 0.1}, r"mechanisms\.combat\.batle_rate_per_week: unknown key; did you mean 'battle_rate_per_week'"),
         ({"actors.JNIM.regions": ["Mopti", "Atlantis"]}, r"actors\.JNIM\.regions\[1\]: 'Atlantis' is not a region of Mali"),
         ({"interventions.wagner_deploy.actor": "Wagnr"}, r"interventions\.wagner_deploy\.actor: unknown actor 'Wagnr'"),
+        ({"interventions.accord.parties": ["CMA", "Plateform"]}, r"interventions\.accord\.parties\[1\]: unknown actor 'Plateform'"),
         ({"actors.FAMa.strength": "many"}, r"actors\.FAMa\.strength: .*number"),
         ({"end_date": "2011-01-01"}, r"end_date: 2011-01-01 must be after start_date"),
         ({"interventions.coup_2012.type": "putsch"}, r"interventions\.coup_2012.*unknown intervention type 'putsch'"),

@@ -311,6 +311,36 @@ def test_m6_an_accord_signed_before_its_guarantor_arrives_holds() -> None:
     assert not after.accord_in_force
 
 
+def test_m6_each_agreement_binds_its_own_signatories() -> None:
+    """An agreement that names its signatories binds every pair of them (the Algiers accord was
+    signed by the government, the CMA and the Platform); one that names only the government
+    and the CMA leaves the CMA and the Platform at war."""
+    from sahel_sim.model.mechanisms import accord
+
+    base = np.ones((4, 4), dtype=bool)
+    sides = tuple(np.eye(4, dtype=bool)[i] for i in (0, 1, 2))
+    h = accord.hostility(base, accord_sides=sides, rival_sides=None)
+    assert not h[:3, :3].any() and h[3, :3].all() and h[:3, 3].all()  # the outsider stays at war with all three
+
+    grid, actors, mech = _accord_world(2000)
+    actors = {**actors, "FAMa": {**actors["FAMa"], "enemies": ["CMA", "Platform"]},
+              "CMA": {**actors["CMA"], "enemies": ["FAMa", "Platform"]},
+              "Platform": actor("militia", strength=800, enemies=["CMA"])}
+    mech = {"accord": {**mech["accord"], "in_force_at_start": False}}
+
+    def signed(parties):
+        iv = {"type": "sign_accord", "date": START.isoformat(), "source": "toy"}
+        if parties:
+            iv["parties"] = parties
+        return run_toy(scenario(actors, weeks=40, mechanisms=mech, interventions={"accord": iv}), grid, 1)
+
+    two = signed(None)  # the scenario's default parties: CMA and FAMa
+    three = signed(["CMA", "FAMa", "Platform"])
+    assert two.accord_parties == ("CMA", "FAMa") and three.accord_parties == ("CMA", "FAMa", "Platform")
+    assert _pair_events(_events(two), "CMA", "FAMa") == 0 and _pair_events(_events(two), "CMA", "Platform") > 0
+    assert _pair_events(_events(three), "CMA", "Platform") == 0 and _pair_events(_events(three), "CMA", "FAMa") == 0
+
+
 # --------------------------------------------------------------------------- M7 rivalry
 def test_m7_rivals_fight_from_the_start_date_and_protection_wins_support() -> None:
     grid = toy_grid()
@@ -374,6 +404,29 @@ def test_m9_groups_recruit_from_their_own_social_base() -> None:
     assert np.mean([m.forces["JNIM"].strength for m in rich]) > 2 * np.mean([m.forces["JNIM"].strength for m in poor])
     f = rich[0].forces["JNIM"]
     assert np.average(grid.distance_km[1, f.unit_home], weights=f.unit_fighters) < 120  # recruited near the anchor
+
+
+def test_m1b_units_share_a_cell_s_value_so_a_group_spreads_over_its_area() -> None:
+    """Ideal free distribution: with ``crowding`` the units of a group spread over the cells of
+    its area instead of piling onto its best cell, so it occupies and holds more cells."""
+    grid = toy_grid(rows=1, cols=14)
+
+    def run(crowding: float, seed: int) -> tuple[int, int, int]:
+        sc = scenario({"JNIM": actor("jihadist", strength=1000, move_km=300, home_pull=0.0, aggression=0.0,
+                                     civilian_targeting=0.0, recruitment_per_week=0.0, reach_km=30,
+                                     social_base=[{"place": "toy", "lat": float(grid.lat[7]), "lon": float(grid.lon[7]),
+                                                   "radius_km": 100, "source": "toy"}])},
+                      weeks=40, mechanisms={"expansion": {"crowding": crowding, "relocate_share_per_week": 0.5}})
+        m = run_toy(sc, grid, seed)
+        f = m.forces["JNIM"]
+        held = int((m.control == m.faction_index["JNIM"]).sum())
+        return int(np.bincount(f.unit_cell).max()), np.unique(f.unit_cell).size, held
+
+    piled = np.array([run(0.0, s) for s in range(4)], dtype=float).mean(axis=0)
+    shared = np.array([run(1.0, s) for s in range(4)], dtype=float).mean(axis=0)
+    assert shared[0] < piled[0] - 1.5  # fewer units stacked on the best cell
+    assert shared[1] > piled[1] + 1    # more cells occupied
+    assert shared[2] > piled[2]        # and more held
 
 
 def test_m9_saturated_groups_expand_along_roads_and_rivers() -> None:

@@ -187,7 +187,11 @@ class OpenBases(_Intervention):
 
 
 class SignAccord(_Intervention):
+    """An agreement comes into force: its signatories' sides stop fighting one another until it
+    ends or collapses without its guarantor."""
+
     type: Literal["sign_accord"]
+    parties: list[ActorId] | None = Field(None, min_length=2, description="signatories; default mechanisms.accord.parties")
 
 
 class EndAccord(_Intervention):
@@ -298,6 +302,7 @@ class Expansion(Strict):
     relocate_share_per_week: Probability = Field(0.25, description="share of an armed group's mobile units that reposition each week; calibrated")
     state_avoidance: NonNegative = Field(1.5, description="move-score penalty per unit of state-side security in a cell; calibrated")
     move_noise: Positive = Field(0.35, description="Gumbel scale of the logit choice of a unit's cell (bounded rationality); calibrated")
+    crowding: NonNegative = Field(1.0, description="dimensionless: weight of log(1 + the group's other units in a cell) in a unit's move score; 1 shares a cell's value equally among the units using it (the ideal free distribution, Fretwell & Lucas 1970, Acta Biotheoretica 19(1)); 0: units ignore one another")
 
 
 class Posture(Strict):
@@ -501,6 +506,8 @@ class Scenario(Strict):
                 raise ValueError(f"actors.{aid}.acled_names: 'from' dates must be in order")
         for iid, iv in self.interventions.items():
             check(getattr(iv, "actor", None), f"interventions.{iid}.actor")
+            for i, p in enumerate(getattr(iv, "parties", None) or ()):
+                check(p, f"interventions.{iid}.parties[{i}]")
             strength = getattr(iv, "strength", None)
             if strength is not None:
                 size = self.actors[iv.actor].unit_size

@@ -309,7 +309,7 @@ class ArmedGroup(Force):
         self.unit_cell[moving] = movement.relocate(
             table, self.unit_cell, self.unit_home, moving, model.footprint[a], model.security,
             model.support[f] if f >= 0 else model._zeros, ex.state_avoidance, self.spec.home_pull,
-            model.grid.distance_km, gumbel)
+            model.grid.distance_km, gumbel, np.bincount(self.unit_cell, minlength=model.n_cells), ex.crowding)
 
     def _move_table(self) -> np.ndarray:
         """The candidate cells within a week's move of each cell (-1 pads), for the current

@@ -124,7 +124,6 @@ class SahelModel(mesa.Model):
             for e in scenario.actors[a].enemies:
                 j = self.actor_index[e]
                 self._base_hostility[i, j] = self._base_hostility[j, i] = True
-        self._party_sides = tuple(self._side(p) for p in m.accord.parties[:2])
         self._rival_sides = tuple(self._side(p) for p in m.rivalry.actors)
         ra, rb = self._rival_sides
         self._rival_pair = np.outer(ra, rb) | np.outer(rb, ra)
@@ -150,7 +149,8 @@ class SahelModel(mesa.Model):
         self.threat = np.zeros(n)  # smoothed armed-group attacks per cell (mechanisms/posture.py)
         self.civilian_deaths_total = np.zeros(n)
         self.legitimacy = m.grievance.legitimacy_start
-        self.accord_in_force = m.accord.in_force_at_start
+        # the signatories of the agreement in force, or None (mechanisms/accord.py)
+        self.accord_parties: tuple[str, ...] | None = tuple(m.accord.parties) if m.accord.in_force_at_start else None
         self._locations = self._cell_locations()
         self._loc = {
             "name": np.array([x[0] for x in self._locations], dtype=object),
@@ -382,10 +382,11 @@ class SahelModel(mesa.Model):
         """Who fights whom (read-only: it is shared by the weeks with the same accord and
         rivalry state); also selects the control-sides cache that goes with it."""
         rivalry_on = self.current_date >= self.config.mechanisms.rivalry.start_date
-        key = (bool(self.accord_in_force), rivalry_on)
+        key = (self.accord_parties, rivalry_on)
         cached = self._hostility_cache.get(key)
         if cached is None:
-            h = accord.hostility(self._base_hostility, accord_sides=self._party_sides if self.accord_in_force else None,
+            sides = None if self.accord_parties is None else tuple(self._side(p) for p in self.accord_parties)
+            h = accord.hostility(self._base_hostility, accord_sides=sides,
                                  rival_sides=self._rival_sides if rivalry_on else None)
             h.flags.writeable = False
             cached = self._hostility_cache[key] = (h, {})
@@ -470,13 +471,13 @@ class SahelModel(mesa.Model):
                         cell = int(force.base_cell[force.base_names.index(name)])
                         self._log_strategic("Non-violent transfer of territory", [force.actor_id], cell=cell)
         elif kind == "sign_accord":
-            self.accord_in_force = True
+            self.accord_parties = tuple(iv.parties or self.config.mechanisms.accord.parties)
             if log:
-                self._log_strategic("Agreement", self.config.mechanisms.accord.parties, cell=self._capital_cell())
+                self._log_strategic("Agreement", list(self.accord_parties), cell=self._capital_cell())
         elif kind == "end_accord":
             if self.accord_in_force and log:
-                self._log_strategic("Change to group/activity", self.config.mechanisms.accord.parties, cell=self._capital_cell())
-            self.accord_in_force = False
+                self._log_strategic("Change to group/activity", list(self.accord_parties), cell=self._capital_cell())
+            self.accord_parties = None
         elif kind == "coup":
             recovery = self.config.mechanisms.grievance.legitimacy_recovery_per_week
             shock = iv.legitimacy_shock * (1.0 - recovery) ** elapsed_weeks
@@ -533,6 +534,11 @@ class SahelModel(mesa.Model):
                 self._log_strategic("Non-violent transfer of territory", [force.actor_id, to] if to else [force.actor_id],
                                     cell=b.cell)
 
+    @property
+    def accord_in_force(self) -> bool:
+        """Whether an agreement between the scenario's parties holds this week."""
+        return self.accord_parties is not None
+
     def _check_accord(self) -> None:
         acc = self.config.mechanisms.accord
         if not self.accord_in_force or acc.guarantor is None:
@@ -541,8 +547,8 @@ class SahelModel(mesa.Model):
         if accord.guarantor_present(g.strength, g.peak_strength, acc.guarantor_min_share):
             return
         if self.streams["accord"].random() < acc.collapse_hazard_per_week:
-            self.accord_in_force = False
-            self._log_strategic("Change to group/activity", acc.parties, cell=self._capital_cell())
+            self._log_strategic("Change to group/activity", list(self.accord_parties), cell=self._capital_cell())
+            self.accord_parties = None
 
     def _log_strategic(self, sub: str, actor_ids: list[str], *, cell: int) -> None:
         a1 = self.forces[actor_ids[0]]

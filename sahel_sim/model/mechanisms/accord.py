@@ -1,7 +1,9 @@
 """Who fights whom this week: the Algiers accord, its guarantor, the JNIM-IS Sahel rivalry
 (ODD M7).
 
-While the accord is in force its parties are not hostile; without its guarantor it collapses
+While an agreement is in force its signatories are not hostile to one another (each dated
+agreement names its own: the 2013 and 2014 ceasefires bound the government and the northern
+movements, the Algiers accord also the Platform); without its guarantor it collapses
 with a weekly hazard (Ber, August 2023). From ``rivalry.start_date`` the two jihadist
 families fight each other.
 
@@ -15,15 +17,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def hostility(base: np.ndarray, *, accord_sides: tuple[np.ndarray, np.ndarray] | None,
+def hostility(base: np.ndarray, *, accord_sides: tuple[np.ndarray, ...] | None,
               rival_sides: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """The (A, A) hostility matrix this week from the scenario's enmities, lifted between the
-    accord's sides while it holds and set between rivals once their war has begun."""
+    """The (A, A) hostility matrix this week from the scenario's enmities, lifted between every
+    pair of the signatories' sides (boolean actor masks) while the agreement holds, and set
+    between rivals once their war has begun."""
     h = base.copy()
     if accord_sides is not None:
-        a, b = accord_sides
-        h[np.ix_(a, b)] = False
-        h[np.ix_(b, a)] = False
+        for i, a in enumerate(accord_sides):
+            for b in accord_sides[i + 1:]:
+                h[np.ix_(a, b)] = False
+                h[np.ix_(b, a)] = False
     if rival_sides is not None:
         a, b = rival_sides
         h[np.ix_(a, b)] = True

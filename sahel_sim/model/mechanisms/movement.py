@@ -1,14 +1,19 @@
 """Armed-group units reposition inside their area (ODD M1b).
 
 Each week a share of an armed group's mobile units (``relocate_share_per_week``) picks a cell
-within its weekly move radius by a logit choice over ``log(footprint) + support -
-state_avoidance x security - home_pull x distance from home`` (Gumbel noise: bounded
-rationality); the rest stay at their bases. Groups thus hold their sanctuaries and social
-bases, avoid garrisons, and move out only as their footprint grows (mechanisms/expansion.py).
+within its weekly move radius by a logit choice over ``log(footprint) - crowding x log(1 +
+the group's other units in the cell) + support - state_avoidance x security - home_pull x
+distance from home`` (Gumbel noise: bounded rationality); the rest stay at their bases. Groups
+thus hold their sanctuaries and social bases, avoid garrisons, and move out only as their
+footprint grows (mechanisms/expansion.py). A cell's value is shared by the units already in it
+(at ``crowding`` 1, the score is the log of the footprint per unit), so a growing group spreads
+over its area instead of piling onto its best cell: the territory it can hold grows with its
+numbers.
 
 Sources: insurgent sanctuaries and safe havens, Salehyan (2007) *World Politics* 59(2); the
-logit (random utility) choice, McFadden (1974). Constants: the ``expansion`` block and each
-actor's ``move_km``, ``home_pull``.
+logit (random utility) choice, McFadden (1974); the sharing of a patch's value among those who
+use it, the ideal free distribution, Fretwell & Lucas (1970) *Acta Biotheoretica* 19(1).
+Constants: the ``expansion`` block and each actor's ``move_km``, ``home_pull``.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ def choose(rng: np.random.Generator, candidates: np.ndarray, scores: np.ndarray,
 
 @njit
 def relocate(candidates, unit_cell, unit_home, moving, footprint, security, support, state_avoidance, home_pull,
-             distance_km, gumbel):  # pragma: no cover - compiled
+             distance_km, gumbel, units_in_cell, crowding):  # pragma: no cover - compiled
     """The cells the ``moving`` units choose, compiled (``_compiled.py``): :func:`choose` over
     the rows of the candidate table (-1 pads) at their cells, scored ``log(footprint + 0.001)
-    - state_avoidance x security + support - home_pull x distance from home / 100 km``, with
-    the Gumbel draws ``gumbel`` (one row per moving unit, one column per candidate slot)."""
+    - state_avoidance x security + support - crowding x log(1 + others) - home_pull x distance
+    from home / 100 km``, where ``others`` is ``units_in_cell`` (the group's units per cell at
+    the start of the move) less the unit itself in its own cell, with the Gumbel draws
+    ``gumbel`` (one row per moving unit, one column per candidate slot)."""
     n = footprint.size
     base = np.empty(n)
     for j in range(n):
@@ -46,7 +53,11 @@ def relocate(candidates, unit_cell, unit_home, moving, footprint, security, supp
         best = -np.inf
         for m in range(width):
             c = candidates[row, m]
-            s = base[c] - home_pull * distance_km[home, c] / 100.0 + gumbel[r, m] if c >= 0 else -np.inf
+            if c >= 0:
+                others = units_in_cell[c] - (1 if c == row else 0)
+                s = base[c] - crowding * np.log(1.0 + others) - home_pull * distance_km[home, c] / 100.0 + gumbel[r, m]
+            else:
+                s = -np.inf
             if m == 0 or s > best:
                 best_m, best = m, s
         out[r] = candidates[row, best_m]
