@@ -42,6 +42,7 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "actors.Barkhane.aggression": (0.3, 1.5, "lin"),
     "actors.Platform.aggression": (0.5, 2.0, "lin"),
     "actors.JNIM.aggression": (0.6, 1.8, "lin"),
+    "actors.JNIM.fighters_per_thousand": (3.0, 12.0, "log"),
     "actors.KatibaMacina.aggression": (0.6, 1.8, "lin"),
     "actors.KatibaMacina.fighters_per_thousand": (1.2, 5.0, "log"),
     "actors.FAMa.aggression": (0.7, 3.5, "lin"),
