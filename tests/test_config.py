@@ -65,6 +65,8 @@ def _historical_with(tmp_path: Path, patch: dict) -> Path:
         ({"actors.JNIM.regions": ["Mopti", "Atlantis"]}, r"actors\.JNIM\.regions\[1\]: 'Atlantis' is not a region of Mali"),
         ({"interventions.wagner_deploy.actor": "Wagnr"}, r"interventions\.wagner_deploy\.actor: unknown actor 'Wagnr'"),
         ({"interventions.accord.parties": ["CMA", "Plateform"]}, r"interventions\.accord\.parties\[1\]: unknown actor 'Plateform'"),
+        ({"interventions.mujao_joins_al_mourabitoun.into": "FAMa"}, r"interventions\.mujao_joins_al_mourabitoun\.into: 'FAMa' is a state force; only armed groups"),
+        ({"interventions.isgs_splits_from_al_mourabitoun.parent": "ISGS"}, r"interventions\.isgs_splits_from_al_mourabitoun\.parent: 'ISGS' is the intervention's own actor"),
         ({"actors.FAMa.strength": "many"}, r"actors\.FAMa\.strength: .*number"),
         ({"end_date": "2011-01-01"}, r"end_date: 2011-01-01 must be after start_date"),
         ({"interventions.coup_2012.type": "putsch"}, r"interventions\.coup_2012.*unknown intervention type 'putsch'"),

@@ -429,6 +429,46 @@ def test_m1b_units_share_a_cell_s_value_so_a_group_spreads_over_its_area() -> No
     assert shared[2] > piled[2]        # and more held
 
 
+def test_m9_groups_merge_and_split_on_their_dates_where_their_units_stand() -> None:
+    """A merger hands the absorbed group's units to the other where they stand (MUJAO into
+    al-Mourabitoun, 2013); a split takes fighters from the parent's units in the named regions
+    only (IS Sahel out of al-Mourabitoun in Gao and Menaka, 2015). Fighters are conserved."""
+    from sahel_sim.model import SahelModel
+
+    grid = toy_grid(rows=1, cols=8, region=[["Gao"] * 4 + ["Mopti"] * 4])
+    week = dt.timedelta(weeks=1)
+    actors = {"JNIM": actor("jihadist", strength=600, regions=["Gao", "Mopti"], move_km=0, aggression=0.0,
+                            civilian_targeting=0.0, recruitment_per_week=0.0),
+              "ISGS": actor("jihadist", strength=300, regions=["Gao"], move_km=0, aggression=0.0,
+                            civilian_targeting=0.0, recruitment_per_week=0.0)}
+    ivs = {"merge": {"type": "merge", "actor": "ISGS", "into": "JNIM", "date": (START + 2 * week).isoformat(),
+                     "source": "toy"},
+           "split": {"type": "split", "actor": "ISGS", "parent": "JNIM", "strength": 120, "regions": ["Gao"],
+                     "date": (START + 5 * week).isoformat(), "source": "toy"}}
+    m = SahelModel(scenario(actors, weeks=8, interventions=ivs,
+                            mechanisms={"recruitment": {"demobilisation_per_week": 0.0}}), seed=1, grid=grid)
+    j, i = m.forces["JNIM"], m.forces["ISGS"]
+    m.step()
+    isgs_cells = set(i.unit_cell.tolist())
+    total = j.strength + i.strength
+    for _ in range(3):
+        m.step()
+    assert i.strength == 0 and i.n_units == 0
+    assert j.strength == pytest.approx(total)
+    assert isgs_cells <= set(j.unit_cell.tolist())  # the absorbed units stand where they stood
+    gao = np.asarray(grid.region)[j.unit_cell] == grid.region[0]
+    gao_before, mopti_before = j.unit_fighters[gao].sum(), j.unit_fighters[~gao].sum()
+    for _ in range(3):
+        m.step()
+    assert i.strength == pytest.approx(120)
+    assert (np.asarray(grid.region)[i.unit_cell] == grid.region[0]).all()  # taken in Gao only
+    gao_after = j.unit_fighters[np.asarray(grid.region)[j.unit_cell] == grid.region[0]].sum()
+    assert gao_after == pytest.approx(gao_before - 120)
+    assert j.unit_fighters[np.asarray(grid.region)[j.unit_cell] != grid.region[0]].sum() == pytest.approx(mopti_before)
+    ev = _events(m)
+    assert (ev.sub_event_type == "Change to group/activity").sum() == 2
+
+
 def test_m9_saturated_groups_expand_along_roads_and_rivers() -> None:
     from sahel_sim.model.mechanisms import expansion
 

@@ -203,12 +203,34 @@ class Coup(_Intervention):
     legitimacy_shock: Probability = Field(description="drop in state legitimacy (0-1)")
 
 
+class Merge(_Intervention):
+    """An armed group joins another on this date (MUJAO into al-Mourabitoun, August 2013): its
+    units, fighters, funds and cross-border support pass to ``into``, where they stand."""
+
+    type: Literal["merge"]
+    actor: ActorId
+    into: ActorId
+
+
+class Split(_Intervention):
+    """An armed group forms out of another on this date (IS Sahel out of al-Mourabitoun, May
+    2015): ``strength`` fighters leave ``parent``'s units in ``regions`` (all its units if
+    none), in proportion to each unit's fighters, and stand where they stood."""
+
+    type: Literal["split"]
+    actor: ActorId
+    parent: ActorId
+    strength: Positive
+    regions: list[Region] | None = None
+
+
 INTERVENTION_TYPES: tuple[str, ...] = ("deploy", "withdraw", "set_strength", "restrict_movement", "set_regions",
-                                       "close_bases", "open_bases", "sign_accord", "end_accord", "coup")
+                                       "close_bases", "open_bases", "sign_accord", "end_accord", "coup", "merge",
+                                       "split")
 
 Intervention = Annotated[
     Deploy | Withdraw | SetStrength | RestrictMovement | SetRegions | CloseBases | OpenBases | SignAccord
-    | EndAccord | Coup,
+    | EndAccord | Coup | Merge | Split,
     Field(discriminator="type"),
 ]
 
@@ -508,6 +530,17 @@ class Scenario(Strict):
             check(getattr(iv, "actor", None), f"interventions.{iid}.actor")
             for i, p in enumerate(getattr(iv, "parties", None) or ()):
                 check(p, f"interventions.{iid}.parties[{i}]")
+            for key in ("into", "parent"):
+                other = getattr(iv, key, None)
+                if other is None:
+                    continue
+                check(other, f"interventions.{iid}.{key}")
+                if other == iv.actor:
+                    raise ValueError(f"interventions.{iid}.{key}: {other!r} is the intervention's own actor")
+                for name, where in ((iv.actor, "actor"), (other, key)):
+                    if self.actors[name].kind not in ARMED_GROUP_KINDS:
+                        raise ValueError(f"interventions.{iid}.{where}: {name!r} is a {self.actors[name].kind} "
+                                         f"force; only armed groups ({', '.join(sorted(ARMED_GROUP_KINDS))}) merge and split")
             strength = getattr(iv, "strength", None)
             if strength is not None:
                 size = self.actors[iv.actor].unit_size

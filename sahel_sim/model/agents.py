@@ -210,6 +210,32 @@ class Force(mesa.Agent):
         self.unit_mobile = np.concatenate([self.unit_mobile, mobile])
         self.peak_strength = max(self.peak_strength, self.strength)
 
+    def take_units(self, amount: float, cells_mask: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """Detach ``amount`` fighters from the units standing in ``cells_mask`` (all units if
+        None), in proportion to each unit's fighters: returns the detached parts as unit arrays
+        ``(cell, home, fighters, mobile)`` (a split, a merger)."""
+        sel = np.ones(self.n_units, dtype=bool) if cells_mask is None else cells_mask[self.unit_cell]
+        there = float(self.unit_fighters[sel].sum())
+        if amount <= 0 or there <= 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0), np.zeros(0, dtype=bool)
+        share = min(1.0, amount / there)
+        part = np.where(sel, self.unit_fighters * share, 0.0)
+        taken = part > 0
+        out = (self.unit_cell[taken], self.unit_home[taken], part[taken], self.unit_mobile[taken])
+        self.unit_fighters = self.unit_fighters - part
+        self.prune()
+        return out
+
+    def join_units(self, cell: np.ndarray, home: np.ndarray, fighters: np.ndarray, mobile: np.ndarray) -> None:
+        """Take in units of another group where they stand (a merger, a split)."""
+        self.unit_cell = np.concatenate([self.unit_cell, cell])
+        self.unit_home = np.concatenate([self.unit_home, home])
+        self.unit_fighters = np.concatenate([self.unit_fighters, fighters])
+        self.unit_mobile = np.concatenate([self.unit_mobile, mobile])
+        self.prune()
+        self.peak_strength = max(self.peak_strength, self.strength)
+
     def remove_fighters(self, amount: float) -> None:
         """Remove ``amount`` fighters proportionally from all units (drawdown, desertion)."""
         total = self.strength
@@ -243,6 +269,12 @@ class Force(mesa.Agent):
         self._ramp_target = float(target)
         self._ramp_cross_border = bool(cross_border)
         self.establishment = float(target)
+
+    def clear_schedule(self) -> None:
+        """Drop any scheduled change of strength and the establishment (a group absorbed by another)."""
+        self._ramp_weeks = 0
+        self._ramp_target = 0.0
+        self.establishment = 0.0
 
     def ramp(self, model: SahelModel) -> None:
         """This week's share of a scheduled deployment or drawdown; otherwise state-side and UN

@@ -478,6 +478,25 @@ class SahelModel(mesa.Model):
             if self.accord_in_force and log:
                 self._log_strategic("Change to group/activity", list(self.accord_parties), cell=self._capital_cell())
             self.accord_parties = None
+        elif kind == "merge":
+            into = self.forces[iv.into]
+            cell, home, fighters, mobile = force.take_units(force.strength)
+            into.join_units(cell, home, fighters, mobile)
+            into.funds += max(force.funds, 0.0)
+            into.external_base += force.external_base
+            force.funds = force.external_base = 0.0
+            force.clear_schedule()  # a deployment still scheduled for the absorbed group lapses
+            if log and fighters.size:
+                self._log_strategic("Change to group/activity", [force.actor_id, into.actor_id],
+                                    cell=int(cell[np.argmax(fighters)]))
+        elif kind == "split":
+            parent = self.forces[iv.parent]
+            mask = self.region_mask(iv.regions) if iv.regions else None
+            cell, home, fighters, mobile = parent.take_units(iv.strength, mask)
+            force.join_units(cell, home, fighters, mobile)
+            if log and fighters.size:
+                where = int(cell[np.argmax(fighters)])
+                self._log_strategic("Change to group/activity", [force.actor_id, parent.actor_id], cell=where)
         elif kind == "coup":
             recovery = self.config.mechanisms.grievance.legitimacy_recovery_per_week
             shock = iv.legitimacy_shock * (1.0 - recovery) ** elapsed_weeks

@@ -654,9 +654,12 @@ def key_events(interventions: Mapping[str, Mapping[str, Any]]) -> list[tuple[dt.
             "withdraw": f"{actor} withdraws",
             "set_strength": f"{actor} to {float(iv.get('strength', 0)):,.0f}",
             "restrict_movement": f"{actor}'s movement restricted",
-            "sign_accord": "Algiers accord signed",
-            "end_accord": "Algiers accord ended",
+            "sign_accord": ("Agreement signed (" + ", ".join(iv["parties"]) + ")") if iv.get("parties")
+            else "Agreement signed",
+            "end_accord": "Agreement ended",
             "coup": "Coup d'état",
+            "merge": f"{actor} joins {iv.get('into', '')}",
+            "split": f"{actor} splits from {iv.get('parent', '')}",
         }.get(kind, iid)
         out.append((date, text))
     return sorted(out)
