@@ -114,6 +114,26 @@ def test_write_and_read_run(tmp_path: Path, short_result) -> None:
     assert header.startswith('"event_id_cnty","event_date"')
 
 
+def test_staged_write_matches_atomic_write(tmp_path: Path, short_result) -> None:
+    """Written once into a staged folder (what `sahel-sim run` does) or file by file
+    atomically: the same files, byte for byte (the manifest up to its creation time)."""
+    from sahel_sim.io.atomic import staged_folder
+
+    atomic = write_run(short_result, tmp_path / "atomic")
+    with staged_folder(tmp_path / "staged") as tmp:
+        write_run(short_result, tmp, staged=True)
+    staged = tmp_path / "staged"
+    assert sorted(p.name for p in staged.iterdir()) == sorted(p.name for p in atomic.iterdir())
+    for p in atomic.iterdir():
+        if p.name == "manifest.json":
+            a, b = (json.loads((d / p.name).read_text()) for d in (atomic, staged))
+            a.pop("created_utc"), b.pop("created_utc")
+            assert a == b
+        else:
+            assert (staged / p.name).read_bytes() == p.read_bytes(), p.name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic", "staged"]  # nothing temporary left
+
+
 def test_cli_run_writes_results_folder(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     proc = subprocess.run([sys.executable, "-m", "sahel_sim", "run", str(SCENARIOS / "historical.yaml"), "--seed", "11",

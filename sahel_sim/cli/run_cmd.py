@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     # the whole folder is written aside and renamed into place: a full disk or a kill
     # leaves the old folder as it was, never one run's files beside another's
     with staged_folder(out, replace=replace) as tmp:
-        write_run(result, tmp)
+        write_run(result, tmp, staged=True)
         if args.figure and not args.no_plot:
             from sahel_sim.viz.figures import summary_figure
 
