@@ -145,6 +145,35 @@ def test_cli_run_writes_results_folder(tmp_path: Path) -> None:
     assert pq.read_table(out / "events.parquet").num_rows == manifest["n_events"]
 
 
+_HOUSEKEEPING_PROBE = """
+import atexit, gc, json, sys
+from sahel_sim.cli import entry
+atexit.register(lambda: print(json.dumps({"frozen": gc.get_freeze_count(), "gc_on": gc.isenabled(),
+                                          "pool": sys.modules["pyarrow"].default_memory_pool().backend_name})))
+sys.argv = ["sahel-sim", *sys.argv[1:]]
+entry()
+"""
+
+
+def test_command_process_housekeeping(tmp_path: Path) -> None:
+    """The command's own process (issue 14): Arrow's system allocator, the collector back on
+    after the imports, and every object frozen before the interpreter's exit collections;
+    ``main`` called inside another program (here pytest) touches neither."""
+    import gc
+
+    from sahel_sim.cli import main
+
+    short = [str(SCENARIOS / "classroom.yaml"), "--set", "end_date=2019-02-25", "--quiet", "--seed", "1"]
+    proc = subprocess.run([sys.executable, "-c", _HOUSEKEEPING_PROBE, "run", *short, "--out", str(tmp_path / "a")],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["pool"] == "system" and seen["gc_on"] and seen["frozen"] > 100_000, seen
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    assert main(["run", *short, "--out", str(tmp_path / "b")]) == 0
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
+
+
 def test_cli_help_and_version() -> None:
     for args in (["--help"], ["run", "--help"], ["map", "--help"], ["--version"]):
         proc = subprocess.run([sys.executable, "-m", "sahel_sim", *args], capture_output=True, text=True, timeout=120)
