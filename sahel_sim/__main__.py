@@ -1,7 +1,5 @@
 """``python -m sahel_sim`` is the ``sahel-sim`` command."""
 
-import sys
+from sahel_sim.cli import entry
 
-from sahel_sim.cli import main
-
-sys.exit(main())
+entry()

@@ -266,18 +266,20 @@ def test_run_out_never_mixes_two_runs_on_a_full_disk(tmp_path, monkeypatch) -> N
     # the same run again, with the disk filling up halfway through writing
     import sahel_sim.io.results as results
 
-    real = results.write_atomic
     calls = {"n": 0}
 
-    def full_disk(path, data):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, data)
+    def full_disk(real):
+        def write(path, data):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            return real(path, data)
+        return write
 
-    monkeypatch.setattr(results, "write_atomic", full_disk)
+    for name in ("write_atomic", "write_file"):  # each file atomically, or once into the staged folder
+        monkeypatch.setattr(results, name, full_disk(getattr(results, name)))
     code, err = cli([*RUN, "--seed", "1", "--out", str(out)])
-    assert code == 1 and "No space left on device" in err and "Traceback" not in err
+    assert calls["n"] == 3 and code == 1 and "No space left on device" in err and "Traceback" not in err
     assert digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary folder left behind
 

@@ -114,6 +114,26 @@ def test_write_and_read_run(tmp_path: Path, short_result) -> None:
     assert header.startswith('"event_id_cnty","event_date"')
 
 
+def test_staged_write_matches_atomic_write(tmp_path: Path, short_result) -> None:
+    """Written once into a staged folder (what `sahel-sim run` does) or file by file
+    atomically: the same files, byte for byte (the manifest up to its creation time)."""
+    from sahel_sim.io.atomic import staged_folder
+
+    atomic = write_run(short_result, tmp_path / "atomic")
+    with staged_folder(tmp_path / "staged") as tmp:
+        write_run(short_result, tmp, staged=True)
+    staged = tmp_path / "staged"
+    assert sorted(p.name for p in staged.iterdir()) == sorted(p.name for p in atomic.iterdir())
+    for p in atomic.iterdir():
+        if p.name == "manifest.json":
+            a, b = (json.loads((d / p.name).read_text()) for d in (atomic, staged))
+            a.pop("created_utc"), b.pop("created_utc")
+            assert a == b
+        else:
+            assert (staged / p.name).read_bytes() == p.read_bytes(), p.name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic", "staged"]  # nothing temporary left
+
+
 def test_cli_run_writes_results_folder(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     proc = subprocess.run([sys.executable, "-m", "sahel_sim", "run", str(SCENARIOS / "historical.yaml"), "--seed", "11",
@@ -123,6 +143,35 @@ def test_cli_run_writes_results_folder(tmp_path: Path) -> None:
     assert manifest["seed"] == 11 and manifest["scenario"]["end_date"] == "2013-06-30"
     assert (out / "summary.png").stat().st_size > 10_000
     assert pq.read_table(out / "events.parquet").num_rows == manifest["n_events"]
+
+
+_HOUSEKEEPING_PROBE = """
+import atexit, gc, json, sys
+from sahel_sim.cli import entry
+atexit.register(lambda: print(json.dumps({"frozen": gc.get_freeze_count(), "gc_on": gc.isenabled(),
+                                          "pool": sys.modules["pyarrow"].default_memory_pool().backend_name})))
+sys.argv = ["sahel-sim", *sys.argv[1:]]
+entry()
+"""
+
+
+def test_command_process_housekeeping(tmp_path: Path) -> None:
+    """The command's own process (issue 14): Arrow's system allocator, the collector back on
+    after the imports, and every object frozen before the interpreter's exit collections;
+    ``main`` called inside another program (here pytest) touches neither."""
+    import gc
+
+    from sahel_sim.cli import main
+
+    short = [str(SCENARIOS / "classroom.yaml"), "--set", "end_date=2019-02-25", "--quiet", "--seed", "1"]
+    proc = subprocess.run([sys.executable, "-c", _HOUSEKEEPING_PROBE, "run", *short, "--out", str(tmp_path / "a")],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["pool"] == "system" and seen["gc_on"] and seen["frozen"] > 100_000, seen
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    assert main(["run", *short, "--out", str(tmp_path / "b")]) == 0
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
 
 
 def test_cli_help_and_version() -> None:

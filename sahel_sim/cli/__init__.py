@@ -113,5 +113,12 @@ def _sigterm_interrupts() -> Any:
     return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def entry() -> None:  # pragma: no cover - console script wrapper
-    sys.exit(main())
+def entry() -> None:
+    """The console command (``sahel-sim``, ``python -m sahel_sim``): :func:`main` in a process
+    of its own (see :mod:`sahel_sim.cli.process`)."""
+    from sahel_sim.cli import process
+
+    process.own_process()
+    code = main()
+    process.before_exit()
+    sys.exit(code)

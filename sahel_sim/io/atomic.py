@@ -69,6 +69,20 @@ def write_atomic(path: str | Path, data: bytes | str | Callable[[Path], None]) -
     return path
 
 
+def write_file(path: str | Path, data: bytes | str | Callable[[Path], None]) -> Path:
+    """Write ``data`` (as :func:`write_atomic` takes it) to ``path`` directly, unsynced: for a
+    file of a folder being staged by :func:`staged_folder`, which syncs each of its files once
+    and then renames the whole folder into place (a temporary name, a sync and a rename per
+    file on top of that cost 0.15 s for a run's seven files and made it no safer)."""
+    path = Path(path)
+    if callable(data):
+        data(path)
+    else:
+        with open(path, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
 @contextlib.contextmanager
 def staged_folder(path: str | Path, *, replace: bool = False) -> Iterator[Path]:
     """``with staged_folder(out) as tmp:`` write every file into ``tmp``; on success ``tmp``

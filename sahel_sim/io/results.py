@@ -1,5 +1,6 @@
 """A run's results folder: event log (CSV + Parquet), weekly series, refugees, cell snapshots,
-manifest. ``write_run`` writes every file atomically; ``read_run`` loads them back."""
+manifest. ``write_run`` writes every file atomically (or the folder, staged); ``read_run``
+loads them back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sahel_sim.io.atomic import write_atomic
+from sahel_sim.io.atomic import write_atomic, write_file
 from sahel_sim.io.manifest import build_manifest
 from sahel_sim.run import CellSnapshots, RunResult
 
@@ -40,20 +41,25 @@ def _npz(snap: CellSnapshots):
     return write
 
 
-def write_run(result: RunResult, out_dir: str | Path, *, extra_manifest: dict[str, Any] | None = None) -> Path:
-    """Write ``result`` into ``out_dir`` (created if needed); returns the folder."""
+def write_run(result: RunResult, out_dir: str | Path, *, extra_manifest: dict[str, Any] | None = None,
+              staged: bool = False) -> Path:
+    """Write ``result`` into ``out_dir`` (created if needed); returns the folder. Each file is
+    written atomically, or, with ``staged=True`` (``out_dir`` is a folder being staged by
+    :func:`sahel_sim.io.atomic.staged_folder`, which makes the whole folder atomic), once,
+    in place."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "events.parquet", _parquet(result.events))
-    write_atomic(out / "events.csv", _csv(result.events))
-    write_atomic(out / "weekly.parquet", _parquet(result.weekly))
-    write_atomic(out / "weekly.csv", _csv(result.weekly))
-    write_atomic(out / "refugees.parquet", _parquet(result.refugees))
-    write_atomic(out / "snapshots.npz", _npz(result.snapshots))
+    write = write_file if staged else write_atomic
+    write(out / "events.parquet", _parquet(result.events))
+    write(out / "events.csv", _csv(result.events))
+    write(out / "weekly.parquet", _parquet(result.weekly))
+    write(out / "weekly.csv", _csv(result.weekly))
+    write(out / "refugees.parquet", _parquet(result.refugees))
+    write(out / "snapshots.npz", _npz(result.snapshots))
     manifest = build_manifest(scenario=result.scenario, seed=result.seed, extra={
         "run_id": result.run_id, "n_steps": result.n_steps, "wall_time_s": round(result.wall_time_s, 3),
         "n_events": result.events.num_rows, "files": list(FILES), **result.extra, **(extra_manifest or {})})
-    write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     return out
 
 
