@@ -130,6 +130,21 @@ def test_bad_prior_range_is_a_config_error(tiny_config) -> None:
         load_calibration(tiny_config)
 
 
+def test_validation_reports_only_the_seeds_asked_for_in_a_reused_folder(tmp_path) -> None:
+    """A results folder resumed with fewer seeds than it holds reports those seeds only (it
+    reported every stored run, so a 6-seed validation showed the 30-seed medians)."""
+    scen = tmp_path / "short.yaml"
+    scen.write_text(f"extends: {SCENARIOS / 'historical.yaml'}\nname: short\nend_date: 2012-08-27\n", encoding="utf-8")
+    data = load_scenario_data(scen)
+    targets = load_targets(TARGETS).select(TINY_TARGETS)
+    seeds = replicate_seeds(11, 3)
+    out = tmp_path / "runs"
+    three = scenario_statistics(data, {}, seeds, targets, executor=LocalExecutor(0), out=out)
+    two = scenario_statistics(data, {}, seeds[:2], targets, executor=LocalExecutor(0), out=out)
+    assert len(three) == 3 and len(two) == 2
+    assert two == three[:2]
+
+
 def test_parameter_file_rewrite_keeps_comments_and_keys(tmp_path) -> None:
     f = tmp_path / "p.yaml"
     f.write_text("# header\n#\nactors:\n  JNIM:\n    aggression: 1.0  # why\n    reach_km: 50\n"

@@ -179,7 +179,7 @@ def test_refuge_week_and_views_match_the_numpy_formulation(rng) -> None:
         exact(got, want)
 
 
-def test_flight_week_matches_exposure_rise_and_flight(rng) -> None:
+def test_flight_week_matches_collapse_rise_and_flight(rng) -> None:
     n, A = 30, 5
     is_armed = np.array([False, True, True, False, True])
     reference = rng.random(n) * 0.5
@@ -187,11 +187,11 @@ def test_flight_week_matches_exposure_rise_and_flight(rng) -> None:
         P, vacuum = rng.random((A, n)) * 40, rng.random(n)
         pop, events, deaths = rng.random(n) * 1e4, rng.poisson(1.0, n) * 1.0, rng.poisson(2.0, n) * 1.0
         takeover, threat = rng.random(n) > 0.9, rng.random(n) * 3
-        exposure = displacement.exposure(vacuum, P[is_armed].sum(axis=0), half=20.0)
-        rise, new_ref = displacement.exposure_rise(exposure, reference, memory_weeks=26.0)
+        rise, new_ref = displacement.collapse_rise(vacuum, P[is_armed].sum(axis=0), reference, half=20.0,
+                                                   memory_weeks=26.0)
         ref = displacement.flight(pop, events, deaths, per_event=30.0, per_death=10.0, max_share=0.2,
                                   takeover=takeover, takeover_share=0.05, threat=threat, share_per_threat=0.01,
-                                  exposure_rise=rise, share_on_collapse=0.3)
+                                  collapse=rise, share_on_collapse=0.3)
         got, got_ref = displacement.flight_week(pop, events, deaths, takeover, threat, vacuum, P, is_armed, reference,
                                                 20.0, 26.0, 30.0, 10.0, 0.2, 0.05, 0.01, 0.3)
         close(got, ref)

@@ -86,12 +86,16 @@ def test_flight_rises_with_violence_takeover_threat_and_collapse_and_is_capped()
     pop = np.full(5, 10_000.0)
     out = D.flight(pop, np.array([0, 2, 0, 0, 0.0]), np.zeros(5), per_event=100.0, per_death=0.0, max_share=0.25,
                    takeover=np.array([0, 0, 1, 0, 0.0]), takeover_share=0.1, threat=np.array([0, 0, 0, 5.0, 0]),
-                   share_per_threat=0.01, exposure_rise=np.array([0, 0, 0, 0, 0.5]), share_on_collapse=0.8)
+                   share_per_threat=0.01, collapse=np.array([0, 0, 0, 0, 0.5]), share_on_collapse=0.8)
     assert out[0] == 0 and out[1] == 200 and out[2] == 1000
     assert out[3] == pytest.approx(10_000 * (1 - np.exp(-0.05)))
     assert out[4] == 2500  # 0.8 x 0.5 = 40% capped at 25%
-    rise, ref = D.exposure_rise(np.array([0.5, 0.2]), np.array([0.2, 0.5]), memory_weeks=1e9)
-    assert rise == pytest.approx([0.3, 0.0]) and ref == pytest.approx([0.5, 0.5])
+    # the state's protection withdrawing before armed groups: the vacuum's rise above the highest
+    # lived through, times the armed presence; armed groups arriving where the vacuum is unchanged
+    # (third cell) or a vacuum with nobody armed in it (fourth) make no collapse
+    rise, ref = D.collapse_rise(np.array([0.5, 0.2, 0.4, 0.9]), np.array([30.0, 30.0, 300.0, 0.0]),
+                                np.array([0.2, 0.5, 0.4, 0.1]), half=30.0, memory_weeks=np.inf)
+    assert rise == pytest.approx([0.15, 0.0, 0.0, 0.0]) and ref == pytest.approx([0.5, 0.5, 0.4, 0.9])
 
 
 # ------------------------------------------------------------------ the model on toy worlds

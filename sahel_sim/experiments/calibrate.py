@@ -237,7 +237,9 @@ def scenario_statistics(base_data: Mapping[str, Any], values: Mapping[str, Any],
         if report.failed:
             f = report.failures[0]
             raise RuntimeError(f"validation run {f['run_key']} (seed {f['seed']}) failed: {f['error']}")
-        frame = read_measures(folder).sort_values("replicate")
+        frame = read_measures(folder)
+        # the folder may hold more replicates from an earlier, larger request: only this plan's
+        frame = frame[frame.seed.isin([int(s) for s in plan.seeds])].sort_values("replicate")
     return [{t: float(row[t]) for t in targets.ids if t in row} for _, row in frame.iterrows()]
 
 

@@ -51,7 +51,7 @@ class Refuge:
         self.transit = np.zeros((W, G, N))
         self.displaced_from = np.zeros(grid.n_cells)
         self.reroute = np.zeros(G)  # people whose destination closed: they choose again from home
-        self.exposure_ref: np.ndarray | None = None  # highest exposure lived through (forgotten slowly)
+        self.vacuum_ref: np.ndarray | None = None  # highest security vacuum lived through (forgotten slowly)
 
         # kin: each catchment's share of each kin community (social-base anchors of the actor)
         kin = scenario.refuge.kin
@@ -103,15 +103,14 @@ class Refuge:
 
     def flight(self, *, pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, takeover: np.ndarray,
                threat: np.ndarray, vacuum: np.ndarray, presence: np.ndarray, is_armed: np.ndarray) -> np.ndarray:
-        """People who flee each cell this week (mechanisms/displacement.py: :func:`exposure`,
-        :func:`exposure_rise`, :func:`flight`, one compiled kernel); ``presence`` (A, n) of every
-        actor, ``is_armed`` the armed groups. The first week sets the exposure reference."""
+        """People who flee each cell this week (mechanisms/displacement.py: :func:`collapse_rise`
+        and :func:`flight`, one compiled kernel); ``presence`` (A, n) of every actor, ``is_armed``
+        the armed groups. The first week sets the reference vacuum."""
         d = self.params
-        if self.exposure_ref is None:
-            armed = presence[is_armed].sum(axis=0)
-            self.exposure_ref = kernel.exposure(vacuum, armed, half=d.armed_presence_half)
-        fleeing, self.exposure_ref = kernel.flight_week(
-            pop_home, events, deaths, takeover, threat, vacuum, presence, is_armed, self.exposure_ref,
+        if self.vacuum_ref is None:  # the vacuum residents live with at the start
+            self.vacuum_ref = np.asarray(vacuum, dtype=np.float64).copy()
+        fleeing, self.vacuum_ref = kernel.flight_week(
+            pop_home, events, deaths, takeover, threat, vacuum, presence, is_armed, self.vacuum_ref,
             d.armed_presence_half, d.collapse_memory_weeks, d.flee_per_event, d.flee_per_death,
             d.max_flee_share_per_week, d.flee_share_on_takeover, d.flee_share_per_threat, d.flee_share_on_collapse)
         return fleeing

@@ -43,17 +43,16 @@ POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_p
 def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_event: float,
            per_death: float, max_share: float, takeover: np.ndarray | None = None,
            takeover_share: float = 0.0, threat: np.ndarray | None = None,
-           share_per_threat: float = 0.0, exposure_rise: np.ndarray | None = None,
+           share_per_threat: float = 0.0, collapse: np.ndarray | None = None,
            share_on_collapse: float = 0.0) -> np.ndarray:
     """People who flee each cell this week, capped at ``max_share`` of residents.
 
     ``threat``: smoothed violent events per week near the cell (the threat of violence);
-    ``exposure_rise``: this week's rise of the cell's exposure (0-1) above the highest level its
-    residents have recently lived through (:func:`exposure`: the state's protection collapsing
-    where armed groups are present, as the northern garrisons fell in 2012)."""
+    ``collapse``: this week's collapse of the state's protection before armed groups
+    (:func:`collapse_rise`, 0-1: the northern garrisons falling in 2012)."""
     out = per_event * events + per_death * deaths
-    if exposure_rise is not None and share_on_collapse > 0:
-        out = out + share_on_collapse * pop_home * exposure_rise
+    if collapse is not None and share_on_collapse > 0:
+        out = out + share_on_collapse * pop_home * collapse
     if takeover is not None:
         out = out + takeover_share * pop_home * takeover
     if threat is not None and share_per_threat > 0:
@@ -61,18 +60,18 @@ def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_
     return np.minimum(out, max_share * pop_home)
 
 
-def exposure(vacuum: np.ndarray, armed_presence: np.ndarray, *, half: float) -> np.ndarray:
-    """Residents' exposure (0-1): the security vacuum times the armed groups' presence
-    (troop-equivalents; one half at ``half``)."""
-    return vacuum * armed_presence / (armed_presence + half)
-
-
-def exposure_rise(exposure: np.ndarray, reference: np.ndarray, *, memory_weeks: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(rise, new_reference)``: how far exposure rose above the reference (the highest level
-    lived through, forgotten over ``memory_weeks``), and the updated reference."""
+def collapse_rise(vacuum: np.ndarray, armed_presence: np.ndarray, reference: np.ndarray, *, half: float,
+                  memory_weeks: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(collapse, new_reference)``: how far the security vacuum (0-1) rose this week above the
+    highest vacuum the residents lived through (the reference, forgotten over ``memory_weeks``),
+    times the armed groups' presence before them (troop-equivalents; one half at ``half``); and
+    the updated reference. Flight follows the state's protection withdrawing where armed groups
+    stand (the northern garrisons in 2012, Barkhane and MINUSMA leaving Menaka in 2022-2023), not
+    armed units moving about where the state's presence is unchanged: there the events, deaths
+    and threat they bring drive flight."""
     ref = reference * (1.0 - 1.0 / memory_weeks)
-    rise = np.maximum(exposure - ref, 0.0)
-    return rise, np.maximum(ref, exposure)
+    rise = np.maximum(vacuum - ref, 0.0) * armed_presence / (armed_presence + half)
+    return rise, np.maximum(ref, vacuum)
 
 
 def route_distances(n_nodes: int, link_a: np.ndarray, link_b: np.ndarray, link_km: np.ndarray,
@@ -276,9 +275,9 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
 def flight_week(pop_home, events, deaths, takeover, threat, vacuum, P, is_armed, reference, armed_presence_half,
                 memory_weeks, per_event, per_death, max_share, takeover_share, share_per_threat,
                 share_on_collapse):  # pragma: no cover - compiled
-    """:func:`exposure` of each cell to the armed groups' presence (rows ``is_armed`` of
-    ``P``), its :func:`exposure_rise` above ``reference``, and :func:`flight`, fused and
-    compiled (``_compiled.py``): returns ``(fleeing, new_reference)``."""
+    """:func:`collapse_rise` of each cell before the armed groups' presence (rows ``is_armed``
+    of ``P``) against ``reference``, and :func:`flight`, fused and compiled
+    (``_compiled.py``): returns ``(fleeing, new_reference)``."""
     n = pop_home.size
     fleeing = np.empty(n)
     new_ref = np.empty(n)
@@ -288,10 +287,9 @@ def flight_week(pop_home, events, deaths, takeover, threat, vacuum, P, is_armed,
         for a in range(P.shape[0]):
             if is_armed[a]:
                 armed += P[a, j]
-        exposure = vacuum[j] * armed / (armed + armed_presence_half)
         ref = reference[j] * keep
-        rise = max(exposure - ref, 0.0)
-        new_ref[j] = max(ref, exposure)
+        rise = max(vacuum[j] - ref, 0.0) * (armed / (armed + armed_presence_half))
+        new_ref[j] = max(ref, vacuum[j])
         out = per_event * events[j] + per_death * deaths[j]
         if share_on_collapse > 0:
             out = out + share_on_collapse * pop_home[j] * rise
