@@ -467,6 +467,10 @@ def test_m9_groups_merge_and_split_on_their_dates_where_their_units_stand() -> N
     assert j.unit_fighters[np.asarray(grid.region)[j.unit_cell] != grid.region[0]].sum() == pytest.approx(mopti_before)
     ev = _events(m)
     assert (ev.sub_event_type == "Change to group/activity").sum() == 2
+    # a run that starts after these dates takes the groups as the scenario gives them at its start
+    before = {k: {**v, "date": (START - 10 * week).isoformat()} for k, v in ivs.items()}
+    late = SahelModel(scenario(actors, weeks=2, interventions=before), seed=1, grid=grid)
+    assert late.forces["ISGS"].strength == pytest.approx(300) and late.forces["JNIM"].strength == pytest.approx(600)
 
 
 def test_m9_saturated_groups_expand_along_roads_and_rivers() -> None:

@@ -478,6 +478,8 @@ class SahelModel(mesa.Model):
             if self.accord_in_force and log:
                 self._log_strategic("Change to group/activity", list(self.accord_parties), cell=self._capital_cell())
             self.accord_parties = None
+        elif kind in ("merge", "split") and not log:
+            pass  # dated before the run starts: the strengths the scenario gives at its start hold them
         elif kind == "merge":
             into = self.forces[iv.into]
             cell, home, fighters, mobile = force.take_units(force.strength)
