@@ -34,6 +34,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "Explosions/Remote violence",
     "Strategic developments",
 )
+VIOLENT_EVENT_TYPES: tuple[str, ...] = ("Battles", "Explosions/Remote violence", "Violence against civilians")
+"""The political-violence types ACSS and the calibration count (no protests, riots or strategic developments)."""
 SUB_EVENT_TYPES: tuple[str, ...] = (
     "Armed clash",                          # Battles
     "Government regains territory",         # Battles

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from sahel_sim.config import ConfigError
-from sahel_sim.events import EVENT_TYPES
+from sahel_sim.events import EVENT_TYPES, VIOLENT_EVENT_TYPES
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, haversine_km
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from sahel_sim.run import CellSnapshots, RunResult
 
 # The political-violence event types ACSS counts as militant Islamist "violent events".
-VIOLENT_EVENT_TYPES: tuple[str, ...] = ("Battles", "Explosions/Remote violence", "Violence against civilians")
 
 # Named places for ``near:`` filters (town centres, GeoNames).
 PLACES: dict[str, tuple[float, float]] = {"Bamako": (12.6392, -8.0029)}

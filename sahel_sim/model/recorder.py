@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sahel_sim.events import EVENT_TYPES
+from sahel_sim.events import EVENT_TYPES, VIOLENT_EVENT_TYPES
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS
 from sahel_sim.model.mechanisms._compiled import njit
 
@@ -89,9 +89,10 @@ class Recorder:
 
     # ------------------------------------------------------------------ during the week
     def note_logged(self, cell: int, event_type: str, *, militant_islamist: bool = False) -> None:
-        """Count an event logged outside the violence draw (territory, accord, camps)."""
+        """Count an event logged outside the violence draw (territory, accord, camps, mergers);
+        the militant Islamist series counts violent events only, as the draw's do."""
         self._week_logged[self.region[cell], EVENT_TYPES.index(event_type)] += 1
-        self._week_logged_mi[self.region[cell]] += int(militant_islamist)
+        self._week_logged_mi[self.region[cell]] += int(militant_islamist and event_type in VIOLENT_EVENT_TYPES)
 
     def note_events(self, att, tgt, types, cells, combat_deaths, civ_deaths) -> None:
         """This week's drawn events: attacker and target actor indices (-1 for civilians),
