@@ -604,6 +604,31 @@ def test_m9_cross_border_inflows_are_sustained_local_surges_demobilise() -> None
     assert sustained > 300 and local < 0.5 * sustained
 
 
+def test_m9_fighters_sustained_across_the_border_do_not_drain_the_local_war_chest() -> None:
+    """The base across the border pays the fighters it sends: a cross-border inflow leaves the
+    group solvent where the same fighters paid from a small local tax base break it, and a
+    broke group loses fighters (``funding.desertion_when_broke``) and recruits none."""
+    grid = toy_grid(rows=1, cols=6, population=2_000.0)
+
+    def run_inflow(cross_border: bool, seed: int):
+        sc = scenario({"ISGS": actor("jihadist", strength=20, move_km=0, aggression=0.0, civilian_targeting=0.0,
+                                     recruitment_per_week=0.05)},
+                      weeks=60, mechanisms={"recruitment": {"demobilisation_per_week": 0.0},
+                                            "funding": {"upkeep_per_fighter_per_week": 0.3, "war_chest_weeks": 26.0,
+                                                        "desertion_when_broke": 0.02}},
+                      interventions={"inflow": {"type": "deploy", "actor": "ISGS", "strength": 400,
+                                                "date": (START + dt.timedelta(weeks=2)).isoformat(), "over_weeks": 4,
+                                                "cross_border": cross_border, "source": "toy"}})
+        force = run_toy(sc, grid, seed).forces["ISGS"]
+        return force.strength, force.funds
+
+    for seed in range(2):
+        sustained, funds_sustained = run_inflow(True, seed)
+        local, funds_local = run_inflow(False, seed)
+        assert funds_sustained > 0 > funds_local
+        assert sustained > 380 and local < 0.6 * sustained
+
+
 def test_m9_a_social_base_dated_mid_week_applies_from_that_week() -> None:
     """An anchor whose ``since`` falls inside a weekly step is taken up in that step (as dated
     interventions are), and one whose ``until`` falls inside a step is given up in it; dates

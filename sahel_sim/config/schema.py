@@ -138,7 +138,7 @@ class Deploy(_Intervention):
     strength: Positive
     over_weeks: Weeks = 1
     regions: list[Region] | None = None
-    cross_border: bool = Field(False, description="armed groups: fighters who come from a base outside Mali (Liptako-Gourma) and are sustained by it, so they raise the group's ceiling")
+    cross_border: bool = Field(False, description="armed groups: fighters who come from a base outside Mali (Liptako-Gourma) and are sustained by it, so they raise the group's ceiling and cost it no upkeep")
 
 
 class Withdraw(_Intervention):

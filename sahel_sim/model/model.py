@@ -932,7 +932,9 @@ class SahelModel(mesa.Model):
                     income = fund.tax_per_capita_per_week * float((pop * self.influence[f]).sum()) * force.strength / total
                 else:
                     income = fund.tax_per_capita_per_week * float((pop * exposure).sum()) * fund.unaligned_tax_share
-                force.funds += income - fund.upkeep_per_fighter_per_week * force.strength
+                # fighters sustained by a base across the border (dated cross-border inflows) are paid from there
+                paid = max(force.strength - force.external_base, 0.0)
+                force.funds += income - fund.upkeep_per_fighter_per_week * paid
             if self.is_militia[i]:
                 pass
             elif force.funds < 0:
