@@ -28,8 +28,9 @@ def _shares(km=(100.0, 150.0, 150.0), *, open_links=(True, True, True), danger_t
                               np.array([0.0, danger_t, 0.0, 0.0]), camp_weight=2.0, conflict_weight=0.25,
                               population_power=0.1)
     node_kin = np.array([[0.0, 0.0, 1.0, 0.0]])  # the kin tie reaches country 0 (camp A)
-    factor = D.foreign_factor(np.array([[kin]]), ABROAD, node_kin, foreign_weight=foreign_weight, kin_weight=kin_weight)
-    return D.choose(dist, weight, factor, np.array([H]), softening_km=10.0, distance_power=1.0)[0]
+    factors = D.kin_factors(ABROAD, node_kin, foreign_weight=foreign_weight, kin_weight=kin_weight)
+    return D.choose_mixed(dist, weight, factors, D.kin_mix(np.array([[kin]])), np.array([H]), softening_km=10.0,
+                          distance_power=1.0)[0]
 
 
 def test_closing_a_border_diverts_the_flow_to_the_other_country() -> None:
@@ -53,6 +54,29 @@ def test_kin_across_a_border_draws_people_to_that_country() -> None:
     none, kin = _shares(kin=0.0), _shares(kin=1.0)
     assert kin[A] > 2 * none[A]
     assert kin[B] < none[B]
+
+
+def test_only_the_kin_share_of_a_catchment_chooses_as_kin() -> None:
+    """A catchment one-tenth of whose people have kin across a border sends one-tenth of its
+    displaced as kin families choose and the rest as people without kin do; the old mean-field
+    multiplier, ``1 + kin_weight x 0.1``, sent nearly all of them abroad once kin_weight was large."""
+    none, all_kin, tenth = _shares(kin=0.0, kin_weight=150.0, foreign_weight=0.1), \
+        _shares(kin=1.0, kin_weight=150.0, foreign_weight=0.1), \
+        _shares(kin=0.1, kin_weight=150.0, foreign_weight=0.1)
+    np.testing.assert_allclose(tenth, 0.9 * none + 0.1 * all_kin, rtol=1e-12)
+    assert all_kin[A] > 0.9 and tenth[A] < 0.2 and tenth.sum() == pytest.approx(1.0)
+    mix = D.kin_mix(np.array([[0.7, 0.6], [0.1, 0.2]]))  # overlapping communities are scaled to sum to 1
+    np.testing.assert_allclose(mix, [[0.0, 0.7 / 1.3, 0.6 / 1.3], [0.7, 0.1, 0.2]])
+
+
+def test_a_place_abroad_without_a_camp_takes_in_only_people_with_kin_there() -> None:
+    """Where refugees stay with families (no camp), only the community with kin there goes."""
+    node_kin = np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])  # tie 0 reaches A, tie 1 reaches B
+    family_only = np.array([False, False, True, False])  # A has no camp
+    f = D.kin_factors(ABROAD, node_kin, foreign_weight=0.5, kin_weight=10.0, family_only=family_only)
+    assert f[0, A] == 0.0 and f[2, A] == 0.0  # no kin there: not a destination
+    assert f[1, A] == pytest.approx(5.5) and f[0, B] == pytest.approx(0.5) and f[2, B] == pytest.approx(5.5)
+    assert (f[:, [H, T]] == 1.0).all()
 
 
 def test_people_travel_at_the_speed_limit_and_arrive_weeks_later() -> None:

@@ -390,7 +390,7 @@ class Displacement(Strict):
     danger_events_per_week: Positive = Field(0.5, description="smoothed violent events a week near a town at which its danger reaches 63%; calibrated")
     town_population_power: NonNegative = Field(0.1, description="exponent of a town catchment's population in its attraction (Flee's pop_power_for_loc_weight 0.1); calibrated")
     foreign_weight: NonNegative = Field(0.3, description="attraction of a destination abroad for people without kin across that border (Flee's foreign_weight, default 1); calibrated")
-    kin_weight: NonNegative = Field(5.0, description="extra attraction of a destination abroad per unit share of kin across that border (refuge.kin; Flee's ethnicity matching); calibrated")
+    kin_weight: NonNegative = Field(5.0, description="extra attraction of a destination abroad for the people of a kin community whose families live across that border (refuge.kin; Flee's ethnicity matching), as a multiple of foreign_weight; calibrated")
     onward_share_per_week: Probability = Field(0.5, description="share of the displaced in a town who move on, relative to the share of its residents fleeing that week; calibrated")
     return_rate_per_week: Probability = Field(0.01, description="1/week: share of the displaced who return to a calm home; calibrated")
     refugee_return_factor: Probability = Field(0.5, description="returns from abroad relative to returns from inside Mali (Flee's camp move chance is 1/300 of a town's); calibrated")

@@ -77,7 +77,7 @@ def flee_tables(run, *, window_days: int = 28) -> dict[str, str]:
             loc_rows.append([name, region, MALI, f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}", ctype,
                              int(first[i]) if first[i] >= 0 else "", int(np.rint(pop[i]))])
         else:
-            camp = g.kind[i] in ("camp", "border_area")
+            camp = g.kind[i] in ("camp", "border_area", "family_refuge")
             loc_rows.append([name, "", g.country[i].replace(" ", "_"), f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}",
                              "camp" if camp else "town", "", CAMP_CAPACITY if camp else 0])
     route_rows = [["#name1", "name2", "distance", "forced_redirection"]]

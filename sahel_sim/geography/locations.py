@@ -31,7 +31,8 @@ from sahel_sim.geography.grid import NEIGHBOUR_COUNTRIES, MaliGrid, _roads, have
 
 _DATA = "locations.json"
 MALI = "Mali"
-NODE_KINDS = ("town", "crossing", "camp", "border_area")
+# family_refuge: a documented place abroad without a camp, where refugees stay with families
+NODE_KINDS = ("town", "crossing", "camp", "border_area", "family_refuge")
 GENERIC_CROSSING_KM = 25.0  # km from a border cell's node past the border to a generic refuge node
 
 

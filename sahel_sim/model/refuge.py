@@ -37,7 +37,7 @@ class Refuge:
         N, G = g.n_nodes, g.n_mali
         self.G, self.N = G, N
         self.abroad = np.array([c != MALI for c in g.country])
-        self.is_camp = np.array([k in ("camp", "border_area") for k in g.kind])
+        self.is_camp = np.array([k in ("camp", "border_area", "family_refuge") for k in g.kind])
         self.is_destination = np.array([k != "crossing" for k in g.kind])
         self.country_of = g.country_index
         self.node_cell = g.cell[:G]
@@ -70,8 +70,11 @@ class Refuge:
         self.kin_share = np.stack([np.bincount(self.cell_group, weights=w * share[:, k], minlength=G)
                                    / np.bincount(self.cell_group, weights=w, minlength=G) for k in range(len(kin))],
                                   axis=1) if kin else np.zeros((G, 0))
-        self.factor = kernel.foreign_factor(self.kin_share, self.abroad, self.node_kin, foreign_weight=d.foreign_weight,
-                                            kin_weight=d.kin_weight)
+        self.kin_mix = kernel.kin_mix(self.kin_share)  # who the people of each catchment are
+        # documented places without a camp take in only people with families there (locations.json)
+        family_only = np.array([k == "family_refuge" for k in g.kind]) & self.abroad
+        self.factors = kernel.kin_factors(self.abroad, self.node_kin, foreign_weight=d.foreign_weight,
+                                          kin_weight=d.kin_weight, family_only=family_only)
 
         # dated openings and closures: the dates on which the open network changes
         self._closures = []
@@ -167,7 +170,7 @@ class Refuge:
         return kernel.refuge_week(
             self.settled, self.transit, self.displaced_from, reroute, population, pop_home, fleeing, threat,
             violence_recent, self.cell_group, self.node_cell, self.is_camp, self.is_destination & self.open_nodes,
-            self.abroad, self.factor, self.friction, self.weeks, d.danger_events_per_week, d.camp_weight,
+            self.abroad, self.factors, self.kin_mix, self.friction, self.weeks, d.danger_events_per_week, d.camp_weight,
             d.conflict_weight, d.town_population_power, d.onward_share_per_week, d.calm_events_per_week,
             d.return_rate_per_week, d.refugee_return_factor)
 

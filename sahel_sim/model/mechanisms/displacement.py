@@ -100,14 +100,32 @@ def attractiveness(kind_camp: np.ndarray, destination: np.ndarray, population: n
     return np.where(destination, w, 0.0)
 
 
-def foreign_factor(kin_share: np.ndarray, node_foreign: np.ndarray, node_kin: np.ndarray, *,
-                   foreign_weight: float, kin_weight: float) -> np.ndarray:
-    """(G, N) multiplier of each destination for people of each home catchment: 1 in Mali;
-    abroad ``foreign_weight`` x (1 + ``kin_weight`` x the catchment's share of people with kin
-    across that border), where ``node_kin`` (K, N) says which kin tie (row) reaches the node
-    and ``kin_share`` (G, K) is each catchment's share in each kin community."""
-    kin = kin_share @ node_kin if node_kin.size else np.zeros((kin_share.shape[0], node_foreign.size))
-    return np.where(node_foreign[None, :], foreign_weight * (1.0 + kin_weight * np.minimum(kin, 1.0)), 1.0)
+def kin_mix(kin_share: np.ndarray) -> np.ndarray:
+    """(G, K+1) who the people of each home catchment are: column 0 those with no kin across a
+    border, column k+1 the catchment's share in kin community k (``kin_share`` (G, K), scaled
+    down where the communities' shares sum to more than 1)."""
+    share = np.asarray(kin_share, dtype=np.float64)
+    total = share.sum(axis=1, keepdims=True)
+    share = share / np.maximum(total, 1.0)
+    return np.concatenate([1.0 - share.sum(axis=1, keepdims=True), share], axis=1)
+
+
+def kin_factors(node_foreign: np.ndarray, node_kin: np.ndarray, *, foreign_weight: float,
+                kin_weight: float, family_only: np.ndarray | None = None) -> np.ndarray:
+    """(K+1, N) multiplier of each destination for each group of :func:`kin_mix`: 1 in Mali;
+    abroad ``foreign_weight`` for people without kin there, and ``foreign_weight x (1 +
+    kin_weight)`` for a kin community where its tie reaches (``node_kin`` (K, N), 0-1).
+    ``family_only`` (N,): places abroad without a camp, where refugees stay with families (the
+    Algerian border towns): only a community with kin there goes (multiplier 0 for the others)."""
+    K = node_kin.shape[0]
+    base = np.where(node_foreign, foreign_weight, 1.0)
+    out = np.repeat(base[None, :], K + 1, axis=0)
+    if K:
+        out[1:] *= np.where(node_foreign[None, :], 1.0 + kin_weight * node_kin, 1.0)
+    if family_only is not None:
+        reaches = np.concatenate([np.zeros((1, out.shape[1]), dtype=bool), node_kin > 0], axis=0)
+        out[family_only[None, :] & ~reaches] = 0.0
+    return out
 
 
 def route_friction(distance: np.ndarray, *, softening_km: float, distance_power: float) -> np.ndarray:
@@ -131,6 +149,21 @@ def choose(distance: np.ndarray, weight: np.ndarray, factor: np.ndarray, origin:
     w[~np.isfinite(w)] = 0.0
     total = w.sum(axis=1, keepdims=True)
     return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+
+def choose_mixed(distance: np.ndarray, weight: np.ndarray, factors: np.ndarray, mix: np.ndarray,
+                 origin: np.ndarray, *, softening_km: float, distance_power: float,
+                 friction: np.ndarray | None = None) -> np.ndarray:
+    """Destination shares of the people leaving each origin, each group of :func:`kin_mix`
+    choosing with its own multipliers (``factors`` (K+1, N), :func:`kin_factors`) and weighted by
+    its share ``mix`` (O, K+1): a catchment that is one-tenth Tuareg sends one-tenth of its
+    displaced as Tuareg families choose, not all of them. Rows sum to the share of people who
+    have somewhere to go (the rest stay near home)."""
+    out = np.zeros(distance.shape)
+    for k in range(factors.shape[0]):
+        out += mix[:, k:k + 1] * choose(distance, weight, np.broadcast_to(factors[k], distance.shape), origin,
+                                        softening_km=softening_km, distance_power=distance_power, friction=friction)
+    return out
 
 
 def travel_weeks(distance: np.ndarray, *, km_per_day: float, max_weeks: int) -> np.ndarray:
@@ -181,7 +214,7 @@ def returns(displaced_from: np.ndarray, cell_group: np.ndarray, settled: np.ndar
 
 @njit
 def refuge_week(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat, violence_recent,
-                cell_group, node_cell, is_camp, destination, abroad, factor, friction, weeks, danger_events_per_week,
+                cell_group, node_cell, is_camp, destination, abroad, factors, mix, friction, weeks, danger_events_per_week,
                 camp_weight, conflict_weight, population_power, onward_share, calm_events_per_week, return_rate,
                 refugee_factor):  # pragma: no cover - compiled
     """One week on the location graph, fused and compiled (``_compiled.py``): destination
@@ -190,7 +223,8 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
     in ``Refuge.step``'s order. Updates ``settled`` (G, N), ``transit`` (W, G, N) and
     ``displaced_from`` (n,) in place; returns the people who went home to each cell.
     ``friction``: :func:`route_friction`; ``weeks``: :func:`travel_weeks`; ``destination``:
-    the open destinations; ``reroute`` (G,): people whose destination closed."""
+    the open destinations; ``reroute`` (G,): people whose destination closed; ``factors``
+    (K+1, N) and ``mix`` (G, K+1): :func:`kin_factors` and :func:`kin_mix` (:func:`choose_mixed`)."""
     n = population.size
     W, G, N = transit.shape
     # destination weights: towns by size and safety, camps
@@ -218,21 +252,32 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
     for c in range(n):
         displaced_from[c] += fleeing[c]
     row = np.empty(N)
+    wk = np.empty(N)
+    K1 = factors.shape[0]
     for i in range(G):
         for g in range(G):
             row[g] = settled[i, g] * rate[g]
             settled[i, g] -= row[g]
         leaving = fled[i] + pairwise_sum(row, 0, G) + reroute[i]
-        # destination shares
+        # destination shares: each kin group of the catchment chooses with its own multipliers
         for j in range(N):
-            w = weight[j] * factor[i, j] / friction[i, j]
-            row[j] = w if j != i and np.isfinite(w) else 0.0
-        total = pairwise_sum(row, 0, N)
-        for j in range(N):
-            row[j] = row[j] / total if total > 0 else 0.0
-        if pairwise_sum(row, 0, N) == 0:  # nowhere to go: they stay near home
-            settled[i, i] += leaving
-            leaving = 0.0
+            row[j] = 0.0
+        stay = 0.0
+        for k in range(K1):
+            m = mix[i, k]
+            if m <= 0.0:
+                continue
+            for j in range(N):
+                w = weight[j] * factors[k, j] / friction[i, j]
+                wk[j] = w if j != i and np.isfinite(w) else 0.0
+            total = pairwise_sum(wk, 0, N)
+            if total > 0:
+                for j in range(N):
+                    row[j] += m * (wk[j] / total)
+            else:  # nowhere to go: they stay near home
+                stay += m
+        if stay > 0:
+            settled[i, i] += leaving * stay
         for j in range(N):
             transit[weeks[i, j], i, j] += leaving * row[j]
     # arrivals
