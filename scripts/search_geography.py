@@ -66,6 +66,7 @@ SPACE: dict[str, tuple[float, float, str]] = {
     "mechanisms.expansion.rate_per_week": (0.005, 0.05, "log"),
     "mechanisms.expansion.saturation_threshold": (0.5, 0.95, "lin"),
     "mechanisms.grievance.harm_sensitivity": (1.5, 6.0, "log"),
+    "mechanisms.posture.siege_weight": (0.2, 5.0, "log"),
     "mechanisms.vacuum.control_threshold": (0.4, 0.6, "lin"),
     "mechanisms.vacuum.overtake_margin": (0.04, 0.2, "lin"),
 }

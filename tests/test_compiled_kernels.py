@@ -104,7 +104,7 @@ def test_step_society_is_update_grievance_then_update_support(rng) -> None:
 
 def refuge_week_reference(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat,
                           violence_recent, cell_group, node_cell, is_camp, destination, abroad, factors, mix, distance,
-                          weeks, p):
+                          weeks, blocked, p):
     """``Refuge.step`` as the numpy formulation (mechanisms/displacement.py), in place."""
     G, N = settled.shape
     k = displacement
@@ -127,7 +127,7 @@ def refuge_week_reference(settled, transit, displaced_from, reroute, population,
     stay[stay < 1e-12] = 0.0
     settled[groups, groups] += leaving * stay
     k.depart(transit, groups, leaving, shares, weeks)
-    k.arrive(transit, settled)
+    k.arrive_unless_blocked(transit, settled, blocked)
     calm = k.calm(violence_recent, calm_events_per_week=p["calm"])
     home, take = k.returns(displaced_from, cell_group, settled, transit.sum(axis=(0, 2)), calm, abroad,
                            rate=p["ret"], refugee_factor=p["rf"])
@@ -150,6 +150,7 @@ def test_refuge_week_and_views_match_the_numpy_formulation(rng) -> None:
     factors = displacement.kin_factors(abroad, (rng.random((2, N)) > 0.5).astype(float), foreign_weight=0.6,
                                        kin_weight=20.0)
     mix = displacement.kin_mix(rng.random((G, 2)) * 0.6)
+    blocked = rng.random((G, N)) < 0.2
     p = {"danger": 2.0, "camp": 3.0, "conflict": 0.3, "power": 0.7, "onward": 0.4, "soft": 10.0, "dpow": 1.2,
          "calm": 1.5, "ret": 0.05, "rf": 0.3}
     weeks = displacement.travel_weeks(distance, km_per_day=40.0, max_weeks=W)
@@ -161,10 +162,10 @@ def test_refuge_week_and_views_match_the_numpy_formulation(rng) -> None:
         fleeing, threat, violence = rng.random(n) * 50, rng.random(n) * 3, rng.random(n) * 2
         reroute = rng.random(G) * 5
         home = displacement.refuge_week(*state, reroute, population, pop_home, fleeing, threat, violence, cell_group,
-                                        node_cell, is_camp, destination, abroad, factors, mix, friction, weeks, p["danger"],
+                                        node_cell, is_camp, destination, abroad, factors, mix, friction, weeks, blocked, p["danger"],
                                         p["camp"], p["conflict"], p["power"], p["onward"], p["calm"], p["ret"], p["rf"])
         ref_home = refuge_week_reference(*ref_state, reroute, population, pop_home, fleeing, threat, violence,
-                                         cell_group, node_cell, is_camp, destination, abroad, factors, mix, distance, weeks, p)
+                                         cell_group, node_cell, is_camp, destination, abroad, factors, mix, distance, weeks, blocked, p)
         close(home, ref_home)
         for a, b in zip(state, ref_state, strict=True):
             close(a, b)

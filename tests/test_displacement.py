@@ -157,6 +157,22 @@ def test_model_border_closure_diverts_refugees() -> None:
     assert closed_m.ref_country[0] > open_m.ref_country[0]
 
 
+def test_a_border_closed_for_a_while_holds_refugees_there_until_it_reopens() -> None:
+    """ECOWAS's week of April 2012: people who would cross wait at the border (still counted at
+    home, on the road) and cross when it reopens, instead of settling for another country."""
+    from tests.toy import START
+
+    reopen = START + dt.timedelta(weeks=8)
+    closure = {"type": "border", "country": "Niger", "start": "2000-01-01", "end": reopen.isoformat(), "source": "toy"}
+    during, _ = _toy_run(closures=[closure], weeks=7)
+    assert during.ref_country[2] == 0.0 and during.refuge.transit.sum() > 0  # waiting on the road
+    open_m, _ = _toy_run(weeks=15)
+    after, _ = _toy_run(closures=[closure], weeks=15)
+    diverted, _ = _toy_run(closures=[{**closure, "end": None}], weeks=15)
+    assert after.ref_country[2] > 0.5 * open_m.ref_country[2] and diverted.ref_country[2] == 0.0
+    assert after.ref_country[0] < diverted.ref_country[0]  # fewer diverted to Mauritania
+
+
 def test_a_closure_of_an_unknown_camp_is_one_clear_error() -> None:
     from sahel_sim.config import ConfigError
     from sahel_sim.model import SahelModel

@@ -44,6 +44,19 @@ def test_presence_decays_with_distance() -> None:
     assert p[2] == pytest.approx(100.0 * np.exp(-2.0))
 
 
+def test_besieged_garrisons_hold_their_cell_and_project_less() -> None:
+    d = np.abs(np.arange(6)[:, None] - np.arange(6)[None, :]) * 55.0
+    k = territory.distance_kernel(d, 45.0)
+    occ, local = np.array([1, 4]), np.array([300.0, 100.0])
+    free = territory.besieged_presence(occ, local, np.zeros(2), k, siege_weight=2.0)
+    np.testing.assert_allclose(free, territory.presence(np.bincount(occ, local, 6), k))  # no enemy: unchanged
+    hemmed = territory.besieged_presence(occ, local, np.array([0.0, 200.0]), k, siege_weight=2.0)
+    tighter = territory.besieged_presence(occ, local, np.array([0.0, 200.0]), k, siege_weight=8.0)
+    np.testing.assert_allclose(hemmed[4], free[4])  # the besieged garrison still holds its own cell
+    assert (tighter[[3, 5]] < hemmed[[3, 5]]).all() and (hemmed[[3, 5]] < free[[3, 5]]).all()
+    assert hemmed[0] < free[0] and hemmed[0] > 0.9 * free[0]  # the free garrison's projection stays
+
+
 def test_security_vacuum_and_peacekeepers() -> None:
     sec, vac, _cover = K.security(np.array([0.0, 150.0]), np.array([0.0, 0.0]), half_strength=150.0,
                                  pk_half=300.0, pk_weight=0.5)

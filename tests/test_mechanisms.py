@@ -511,6 +511,37 @@ def test_m5_columns_reinforce_threatened_sectors_and_lost_bases_fall_back() -> N
     assert f.strength == pytest.approx(2000, rel=0.05)
 
 
+def test_m5_a_besieged_garrison_leaves_the_countryside_to_the_besiegers() -> None:
+    """A garrison town with an armed group camped around it (Menaka 2022-23): with the siege
+    rule the state projects less presence into the surrounding cells, the vacuum there is
+    larger and the armed group holds more of them; without enemies the rule changes nothing."""
+    from sahel_sim.model import SahelModel
+
+    grid = toy_grid(rows=1, cols=7, bases=[("Town", "fama_garrison", 3, None)])
+
+    def outcome(weight: float, seed: int, enemy: bool = True) -> tuple[float, float, float]:
+        actors = {"FAMa": actor("state", strength=600, inter=1, bases="fama_garrison", mobile_share=0.0, move_km=0,
+                                aggression=0.0, reach_km=45, enemies=["ISGS"] if enemy else [])}
+        if enemy:
+            actors["ISGS"] = actor("jihadist", strength=500, aggression=0.0, civilian_targeting=0.0, move_km=0,
+                                   recruitment_per_week=0.0, enemies=["FAMa"])
+        sc = scenario(actors, weeks=30, mechanisms={"posture": {"siege_weight": weight}})
+        m = SahelModel(sc, seed=seed, grid=grid)
+        if enemy:
+            m.forces["ISGS"].unit_cell[:] = np.resize([2, 4], m.forces["ISGS"].n_units)
+            m.forces["ISGS"].unit_home[:] = m.forces["ISGS"].unit_cell
+        while m.running:
+            m.step()
+        fama, around = m.actor_index["FAMa"], np.array([0, 1, 5, 6])
+        held = float((m.control[around] == m.faction_index["ISGS"]).mean()) if enemy else 0.0
+        return float(m.P[fama, around].sum()), float(m.vacuum[around].mean()), held
+
+    for seed in range(2):
+        on, off = outcome(3.0, seed), outcome(0.0, seed)
+        assert on[0] < 0.8 * off[0] and on[1] > off[1] and on[2] >= off[2]
+        assert outcome(3.0, seed, enemy=False) == outcome(0.0, seed, enemy=False)
+
+
 def test_m5_state_presence_and_strikes_stop_at_its_area_of_operations() -> None:
     """A garrison at the edge of its regions (the 2012 line of control): with the rule on, the
     region the state has left gets no state presence, no security and no state strikes; the

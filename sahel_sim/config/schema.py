@@ -336,6 +336,7 @@ class Posture(Strict):
     baseline_threat: NonNegative = Field(0.2, description="events/week: threat every open garrison is credited with (routine posting); calibrated")
     mercenary_suspicion_weight: NonNegative = Field(50.0, description="mercenaries' choice of the host's columns: troop-equivalents of enemy presence that full jihadist support in a cell counts for; calibrated")
     mercenary_choice_noise: Positive = Field(3.5, description="Gumbel scale (troop-equivalents) of mercenaries' choice of columns; calibrated")
+    siege_weight: NonNegative = Field(0.0, description="how strongly armed enemies' presence in a state-side force's cells confines it: the share of its fighters there that projects presence beyond the cell is local / (local + siege_weight x enemy presence) (besieged garrisons: Tessalit Jan-Mar 2012, Boni 2022, Menaka 2022-23, Timbuktu 2023; geography_facts s1-s3); 0 = never confined; dimensionless; calibrated")
     area_of_operations_only: bool = Field(True, description="state-side presence and strikes stop at the regions the force operates in (``set_regions``): after the 2012 collapse the army held a line of control and did not contest the north ('our forces decided not to fight', junta via Reuters, 31 Mar 2012; front frozen until MUJAO took Douentza unopposed, 1 Sep 2012, AFP); false: presence spills over region lines by its reach")
 
 

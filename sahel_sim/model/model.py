@@ -319,17 +319,33 @@ class SahelModel(mesa.Model):
             np.repeat(np.arange(A), [f.n_units for f in forces]), A, kernels, k_presence, k_strike, ~self.is_pk,
             self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
             m.vacuum.peacekeeper_weight)
+        recompute = False
+        if m.posture.siege_weight > 0:  # garrisons hemmed in by armed enemies hold their cell only
+            for i in self._gov_actors:
+                if self.is_pk[i]:
+                    continue
+                occ = np.flatnonzero(self.S[i])
+                hostile = self.hostility[i] & self.is_armed
+                if occ.size == 0 or not hostile.any():
+                    continue
+                h = self.P[hostile][:, occ].sum(axis=0)
+                if h.any():
+                    k_presence = self._actor_kernels(i, forces[i])[0]
+                    self.P[i] = territory.besieged_presence(occ, self.S[i, occ], h, k_presence,
+                                                            siege_weight=m.posture.siege_weight)
+                    recompute = True
         if m.posture.area_of_operations_only:  # state-side presence stops at its area of operations
-            restricted = [i for i in self._gov_actors if self._aoo_mask(i) is not None]
-            if restricted:
-                for i in restricted:
-                    aoo = self._aoo_mask(i)  # the state's side of a line of control
+            for i in self._gov_actors:
+                aoo = self._aoo_mask(i)  # the state's side of a line of control
+                if aoo is not None:
                     self.P[i] *= aoo
                     self.R[i] *= aoo
-                self.security, self.vacuum, self.pk_cover = territory.security(
-                    self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
-                    half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
-                    pk_weight=m.vacuum.peacekeeper_weight)
+                    recompute = True
+        if recompute:
+            self.security, self.vacuum, self.pk_cover = territory.security(
+                self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
+                half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
+                pk_weight=m.vacuum.peacekeeper_weight)
         if m.combat.far_strike_share > 0:  # reach of distant strikes (jihadist groups; strikes.far_expected)
             k_far = self.kernel(m.combat.far_strike_reach_km)
             self.R_far = np.zeros((A, self.n_cells))

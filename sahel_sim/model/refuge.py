@@ -103,6 +103,7 @@ class Refuge:
         self.friction = kernel.route_friction(self.distance, softening_km=d.softening_km,
                                               distance_power=d.distance_power)
         self.open_nodes = np.ones(N, dtype=bool)
+        self.blocked = np.zeros((G, N), dtype=bool)  # (home, destination) held at a temporarily closed border
 
     def flight(self, *, pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, takeover: np.ndarray,
                threat: np.ndarray, vacuum: np.ndarray, presence: np.ndarray, is_armed: np.ndarray) -> np.ndarray:
@@ -119,38 +120,58 @@ class Refuge:
         return fleeing
 
     # ------------------------------------------------------------------ network
-    def _network(self, date: dt.date) -> None:
-        """Open nodes and links on ``date``; route distances recomputed when they change."""
-        era = bisect.bisect_right(self._change_dates, date)
-        if era == self._era:
-            return
-        self._era = era
+    def _routes(self, open_nodes: np.ndarray, closed_countries: set[str]) -> np.ndarray:
+        """Shortest open route km (G, N) with these nodes open and these countries' borders closed."""
         g = self.graph
-        open_nodes = np.ones(self.N, dtype=bool)
-        closed_countries = set()
-        for kind, what, start, end in self._closures:
-            if start <= date and (end is None or date < end):
-                if kind == "node":
-                    open_nodes[what] = False
-                else:
-                    closed_countries.add(what)
-        key = (tuple(np.flatnonzero(~open_nodes)), tuple(sorted(closed_countries)))
-        if key == self._open_key:
-            return
-        self._open_key = key
         ca = np.array(g.country)[g.link_a]
         cb = np.array(g.country)[g.link_b]
         crosses_closed = np.array([(a != b) and (a in closed_countries or b in closed_countries)
                                    for a, b in zip(ca, cb, strict=True)], dtype=bool)
-        self.distance = kernel.route_distances(self.N, g.link_a, g.link_b, g.link_km, open_nodes, ~crosses_closed,
-                                               np.arange(self.G))
+        return kernel.route_distances(self.N, g.link_a, g.link_b, g.link_km, open_nodes, ~crosses_closed,
+                                      np.arange(self.G))
+
+    def _network(self, date: dt.date) -> None:
+        """Open nodes and links on ``date``; route distances recomputed when they change.
+
+        A closure with an end date (ECOWAS's week of April 2012) holds people at the border:
+        they still choose the places behind it, travel there and wait until it reopens
+        (``self.blocked``), as Flee's agents wait at a closed link. An open-ended closure
+        (Algeria from January 2013) removes the routes: people on their way choose again."""
+        era = bisect.bisect_right(self._change_dates, date)
+        if era == self._era:
+            return
+        self._era = era
+        open_nodes = np.ones(self.N, dtype=bool)  # not closed for good
+        now_open = np.ones(self.N, dtype=bool)  # not closed at all
+        closed_countries: set[str] = set()
+        closed_now: set[str] = set()
+        for kind, what, start, end in self._closures:
+            if start <= date and (end is None or date < end):
+                if kind == "node":
+                    now_open[what] = False
+                    if end is None:
+                        open_nodes[what] = False
+                else:
+                    closed_now.add(what)
+                    if end is None:
+                        closed_countries.add(what)
+        key = (tuple(np.flatnonzero(~now_open)), tuple(sorted(closed_now)), tuple(np.flatnonzero(~open_nodes)),
+               tuple(sorted(closed_countries)))
+        if key == self._open_key:
+            return
+        self._open_key = key
+        self.distance = self._routes(open_nodes, closed_countries)
+        if (now_open == open_nodes).all() and closed_now == closed_countries:
+            self.blocked = np.zeros((self.G, self.N), dtype=bool)
+        else:  # reachable once the temporary closures lift, not now: wait at the border
+            self.blocked = np.isfinite(self.distance) & ~np.isfinite(self._routes(now_open, closed_now))
         self.weeks = kernel.travel_weeks(self.distance, km_per_day=self.params.max_move_km_per_day,
                                          max_weeks=self.transit.shape[0])
         self.friction = kernel.route_friction(self.distance, softening_km=self.params.softening_km,
                                               distance_power=self.params.distance_power)
         newly_closed = self.open_nodes & ~open_nodes
         self.open_nodes = open_nodes
-        # people on their way to a place that closed, or now cut off, choose again from home
+        # people on their way to a place closed for good, or now cut off, choose again from home
         cut = newly_closed | ~np.isfinite(self.distance).any(axis=0)
         if cut.any():
             self.reroute += self.transit[:, :, cut].sum(axis=(0, 2))
@@ -170,7 +191,7 @@ class Refuge:
         return kernel.refuge_week(
             self.settled, self.transit, self.displaced_from, reroute, population, pop_home, fleeing, threat,
             violence_recent, self.cell_group, self.node_cell, self.is_camp, self.is_destination & self.open_nodes,
-            self.abroad, self.factors, self.kin_mix, self.friction, self.weeks, d.danger_events_per_week, d.camp_weight,
+            self.abroad, self.factors, self.kin_mix, self.friction, self.weeks, self.blocked, d.danger_events_per_week, d.camp_weight,
             d.conflict_weight, d.town_population_power, d.onward_share_per_week, d.calm_events_per_week,
             d.return_rate_per_week, d.refugee_return_factor)
 

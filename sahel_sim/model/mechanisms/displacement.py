@@ -189,6 +189,16 @@ def arrive(transit: np.ndarray, settled: np.ndarray) -> None:
     transit[-1] = 0.0
 
 
+def arrive_unless_blocked(transit: np.ndarray, settled: np.ndarray, blocked: np.ndarray) -> None:
+    """:func:`arrive`, except that people due at a border closed for now (``blocked`` (G, N))
+    wait there, still on the road, until it reopens (in place)."""
+    held = np.where(blocked, transit[0], 0.0)
+    settled += np.where(blocked, 0.0, transit[0])
+    transit[:-1] = transit[1:]
+    transit[-1] = 0.0
+    transit[0] += held
+
+
 def calm(violence_recent: np.ndarray, *, calm_events_per_week: float) -> np.ndarray:
     """Calm of each cell (0-1): 1/2 at ``calm_events_per_week`` smoothed violent events."""
     return calm_events_per_week / (calm_events_per_week + violence_recent)
@@ -214,7 +224,8 @@ def returns(displaced_from: np.ndarray, cell_group: np.ndarray, settled: np.ndar
 
 @njit
 def refuge_week(settled, transit, displaced_from, reroute, population, pop_home, fleeing, threat, violence_recent,
-                cell_group, node_cell, is_camp, destination, abroad, factors, mix, friction, weeks, danger_events_per_week,
+                cell_group, node_cell, is_camp, destination, abroad, factors, mix, friction, weeks, blocked,
+                danger_events_per_week,
                 camp_weight, conflict_weight, population_power, onward_share, calm_events_per_week, return_rate,
                 refugee_factor):  # pragma: no cover - compiled
     """One week on the location graph, fused and compiled (``_compiled.py``): destination
@@ -224,7 +235,9 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
     ``displaced_from`` (n,) in place; returns the people who went home to each cell.
     ``friction``: :func:`route_friction`; ``weeks``: :func:`travel_weeks`; ``destination``:
     the open destinations; ``reroute`` (G,): people whose destination closed; ``factors``
-    (K+1, N) and ``mix`` (G, K+1): :func:`kin_factors` and :func:`kin_mix` (:func:`choose_mixed`)."""
+    (K+1, N) and ``mix`` (G, K+1): :func:`kin_factors` and :func:`kin_mix` (:func:`choose_mixed`);
+    ``blocked`` (G, N): routes held at a temporarily closed border, whose people wait on the road
+    (:func:`arrive_unless_blocked`)."""
     n = population.size
     W, G, N = transit.shape
     # destination weights: towns by size and safety, camps
@@ -280,13 +293,18 @@ def refuge_week(settled, transit, displaced_from, reroute, population, pop_home,
             settled[i, i] += leaving * stay
         for j in range(N):
             transit[weeks[i, j], i, j] += leaving * row[j]
-    # arrivals
+    # arrivals, except at a border closed for now: those people wait there, still on the road
+    held = np.zeros((G, N))
     for i in range(G):
         for j in range(N):
-            settled[i, j] += transit[0, i, j]
+            if blocked[i, j]:
+                held[i, j] = transit[0, i, j]
+            else:
+                settled[i, j] += transit[0, i, j]
     for w in range(W - 1):
         transit[w] = transit[w + 1]
     transit[W - 1] = 0.0
+    transit[0] += held
     # returns when home is calm
     in_transit = np.zeros(G)
     for w in range(W):

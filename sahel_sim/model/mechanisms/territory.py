@@ -37,6 +37,20 @@ def presence(local: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return local[occupied] @ kernel[occupied]
 
 
+def besieged_presence(occupied: np.ndarray, local: np.ndarray, hostile: np.ndarray, kernel: np.ndarray, *,
+                      siege_weight: float) -> np.ndarray:
+    """Presence of a state-side force whose garrisons are hemmed in (ODD M5): of the fighters
+    in each occupied cell, the share ``local / (local + siege_weight x hostile)`` moves about and
+    projects presence with the distance kernel; the rest hold their own cell only. ``occupied``
+    (m,) the force's cells, ``local`` (m,) its fighters there, ``hostile`` (m,) its armed
+    enemies' presence there, ``kernel`` (n, n). With no enemy near, :func:`presence`; the
+    presence in the occupied cells themselves is unchanged."""
+    free = local / (local + siege_weight * hostile)
+    out = (local * free) @ kernel[occupied]
+    out[occupied] += local * (1.0 - free)
+    return out
+
+
 def saturating(x: np.ndarray, half: float) -> np.ndarray:
     """``x / (x + half)``: availability or capacity that saturates at 1."""
     return x / (x + half)
