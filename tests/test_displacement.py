@@ -122,6 +122,17 @@ def test_flight_rises_with_violence_takeover_threat_and_collapse_and_is_capped()
     assert rise == pytest.approx([0.15, 0.0, 0.0, 0.0]) and ref == pytest.approx([0.5, 0.5, 0.4, 0.9])
 
 
+def test_a_group_that_held_a_cell_lately_retaking_it_makes_no_new_flight() -> None:
+    last_held = np.full((3, 4), -np.inf)
+    last_held[2, 1] = 90.0  # faction 2 held cell 1 ten weeks ago
+    last_held[2, 3] = 10.0  # and cell 3 ninety weeks ago
+    control = np.array([2, 2, 1, 2])
+    taken = np.array([True, True, False, True])
+    novel = D.novel_takeover(control, taken, last_held, 100, memory_weeks=52.0)
+    assert novel.tolist() == [True, False, False, True]
+    assert D.novel_takeover(control, taken, last_held, 100, memory_weeks=0.0).tolist() == taken.tolist()
+
+
 # ------------------------------------------------------------------ the model on toy worlds
 def _toy_run(closures=(), weeks=40, seed=2):
     from sahel_sim.model import SahelModel

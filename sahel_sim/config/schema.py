@@ -378,6 +378,7 @@ class Displacement(Strict):
     flee_share_on_takeover: Probability = Field(0.1, description="share of residents who flee when an armed group takes control of their cell; calibrated")
     flee_share_on_collapse: Probability = Field(0.5, description="share of residents who flee as the security vacuum rises from 0 to 1 before a full armed-group presence (the state's protection collapsing); calibrated")
     armed_presence_half: Positive = Field(50.0, description="troop-equivalents of armed-group presence at which a collapse of protection counts half; calibrated")
+    takeover_memory_weeks: NonNegative = Field(0.0, description="weeks: a takeover by a group that held the cell within this span makes no flight (those who stayed under it before do not flee again each time a contested cell changes hands); 0 = every takeover; calibrated")
     collapse_memory_weeks: Positive = Field(52.0, description="weeks over which residents forget the highest security vacuum they lived through; calibrated")
     threat_radius_km: Positive = Field(60.0, description="km: e-folding distance over which violence nearby threatens a cell (about one grid cell); calibrated")
     flee_share_per_threat: NonNegative = Field(0.002, description="weekly hazard of flight per smoothed violent event a week nearby (the threat of violence); calibrated")

@@ -31,6 +31,7 @@ from sahel_sim.model.mechanisms import (
     accord,
     civilians,
     combat,
+    displacement,
     expansion,
     grievance,
     peacekeeping,
@@ -215,6 +216,7 @@ class SahelModel(mesa.Model):
                 baseline=m.vacuum.ungoverned_pressure, rate=0.5, spread_weight=m.vacuum.spread_weight)
         self.control = territory.control_from_influence(self.influence, m.vacuum.control_threshold)
         self._taken_over = np.zeros(n, dtype=bool)
+        self._last_held = np.full((len(self.factions), n), -np.inf)  # last week each faction held each cell
         self.running = True
 
     # ================================================================ helpers
@@ -871,7 +873,12 @@ class SahelModel(mesa.Model):
             self.influence, pressure, adj.indptr, adj.indices, adj.data, self.degree, m.ungoverned_pressure,
             m.influence_rate_per_week, m.spread_weight, m.control_threshold, before, max(m.overtake_margin, 0.0))
         changed = (self.control != before) & (self.control >= 0)
-        self._taken_over = changed & self.faction_is_armed[np.maximum(self.control, 0)]
+        held = np.flatnonzero(self.control >= 0)
+        # residents flee a takeover by a group they have not lived under lately (displacement.novel_takeover)
+        self._taken_over = displacement.novel_takeover(
+            self.control, changed & self.faction_is_armed[np.maximum(self.control, 0)], self._last_held, self.steps,
+            memory_weeks=self.config.mechanisms.displacement.takeover_memory_weeks)
+        self._last_held[self.control[held], held] = self.steps
         for cell in np.flatnonzero(changed & self._has_town):
             new = self.factions[self.control[cell]]
             old = self.factions[before[cell]] if before[cell] >= 0 else None

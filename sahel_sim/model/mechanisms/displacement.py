@@ -40,6 +40,21 @@ from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
 POP_BASE = 10_000.0  # people: a town of this size weighs 1 (Flee's movechance_pop_base)
 
 
+def novel_takeover(control: np.ndarray, taken: np.ndarray, last_held: np.ndarray, week: int, *,
+                   memory_weeks: float) -> np.ndarray:
+    """Cells whose residents flee a takeover this week: ``taken`` (n,) by an armed faction
+    (``control`` (n,), its index) that has not held the cell in the last ``memory_weeks``
+    (``last_held`` (F, n): the last week each faction held each cell). Those who stayed under a
+    group before do not flee it again each time a contested cell changes hands; 0 weeks: every
+    takeover."""
+    if memory_weeks <= 0:
+        return taken.copy()
+    cells = np.flatnonzero(taken)
+    novel = np.zeros(taken.shape, dtype=bool)
+    novel[cells] = week - last_held[control[cells], cells] > memory_weeks
+    return novel
+
+
 def flight(pop_home: np.ndarray, events: np.ndarray, deaths: np.ndarray, *, per_event: float,
            per_death: float, max_share: float, takeover: np.ndarray | None = None,
            takeover_share: float = 0.0, threat: np.ndarray | None = None,
