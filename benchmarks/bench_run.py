@@ -2,6 +2,7 @@
 
     python benchmarks/bench_run.py                 # historical scenario, 5 repeats
     python benchmarks/bench_run.py --repeats 9 --scenario scenarios/classroom.yaml
+    python benchmarks/bench_run.py --compare-with ../old-checkout   # another commit, same invocation
 
 Reports, as medians over the repeats: the wall time of one run of the scenario (model only,
 no file output), agent-steps per second (agents = the units that act; communities are per-cell arrays, per
@@ -9,6 +10,10 @@ weekly step), the peak resident memory of a fresh process doing one run, and the
 Mesa's own Epstein civil-violence example (shipped inside the mesa package; 40x40 grid,
 200 steps) measured in the same session as a reference, with the ratio between the two.
 Each repeat runs in a fresh subprocess so that peak memory and warm caches are comparable.
+``--compare-with DIR`` also runs the same scenario file name from another checkout (its own
+``sahel_sim`` package, for example a ``git worktree`` of an earlier commit), interleaved with
+the others, so that both ratios share one reference: on a shared machine the reference alone
+moves by a fifth or more between invocations.
 """
 
 from __future__ import annotations
@@ -59,9 +64,24 @@ _EPSTEIN = textwrap.dedent(
 )
 
 
-def _python(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+def _python(code: str, cwd: Path = ROOT) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _report(label: str, runs: list[dict], ref_s: float, ref_rate: float) -> None:
+    med = statistics.median
+    run_s = med(r["run_s"] for r in runs)
+    steps_s = med(r["steps_s"] for r in runs)
+    rate = med(r["agent_steps"] / r["steps_s"] for r in runs)
+    print(f"{label} run (load + steps + tables), median : {run_s:8.3f} s")
+    print(f"{label} weekly steps only, median            : {steps_s:8.3f} s")
+    print(f"{label} agent-steps per second, median       : {rate:12,.0f}")
+    print(f"{label} events per run, median               : {med(r['events'] for r in runs):8.0f}")
+    print(f"{label} peak resident memory (max)           : {max(r['peak_mb'] for r in runs):8.1f} MB")
+    print(f"ratio {label} run / Epstein reference        : {run_s / ref_s:8.2f}")
+    print(f"ratio {label} steps only / Epstein reference : {steps_s / ref_s:8.2f}")
+    print(f"ratio agent-steps/s {label} / Epstein        : {rate / ref_rate:8.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,30 +89,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "historical.yaml"))
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--epstein-steps", type=int, default=200)
+    ap.add_argument("--compare-with", type=Path, default=None, metavar="DIR",
+                    help="another checkout whose package runs the same scenario file, interleaved")
     args = ap.parse_args(argv)
+    other = args.compare_with.resolve() if args.compare_with else None
+    if other is not None:
+        if not (other / "sahel_sim").is_dir():
+            print(f"--compare-with {args.compare_with}: expected a checkout with a sahel_sim/ folder", file=sys.stderr)
+            return 2
+        scenario = Path(args.scenario).resolve()
+        other_scenario = other / (scenario.relative_to(ROOT) if scenario.is_relative_to(ROOT) else scenario.name)
+        if not other_scenario.is_file():
+            print(f"--compare-with {args.compare_with}: expected the scenario at {other_scenario}", file=sys.stderr)
+            return 2
 
-    runs, refs = [], []
-    for i in range(args.repeats):  # interleave so both see the same machine load
+    runs, others, refs = [], [], []
+    for i in range(args.repeats):  # interleave so all see the same machine load
         runs.append(_python(_RUN.format(path=args.scenario, seed=1000 + i)))
+        if other is not None:
+            others.append(_python(_RUN.format(path=str(other_scenario), seed=1000 + i), cwd=other))
         refs.append(_python(_EPSTEIN.format(seed=1000 + i, steps=args.epstein_steps)))
 
     med = statistics.median
-    run_s = med(r["run_s"] for r in runs)
-    steps_s = med(r["steps_s"] for r in runs)
-    rate = med(r["agent_steps"] / r["steps_s"] for r in runs)
-    peak = max(r["peak_mb"] for r in runs)
     ref_s = med(r["run_s"] for r in refs)
     ref_rate = med(r["agent_steps"] / r["run_s"] for r in refs)
     print(f"scenario: {args.scenario}  repeats: {args.repeats}")
-    print(f"sahel-sim run (load + steps + tables), median : {run_s:8.3f} s")
-    print(f"sahel-sim weekly steps only, median            : {steps_s:8.3f} s")
-    print(f"sahel-sim agent-steps per second, median       : {rate:12,.0f}")
-    print(f"sahel-sim events per run, median               : {med(r['events'] for r in runs):8.0f}")
-    print(f"sahel-sim peak resident memory (max)           : {peak:8.1f} MB")
+    _report("sahel-sim", runs, ref_s, ref_rate)
+    if other is not None:
+        print(f"compared with: {other}")
+        _report("other", others, ref_s, ref_rate)
     print(f"Mesa Epstein civil violence, {args.epstein_steps} steps, median: {ref_s:8.3f} s "
           f"({ref_rate:,.0f} agent-steps/s)")
-    print(f"ratio sahel-sim run / Epstein reference        : {run_s / ref_s:8.2f}")
-    print(f"ratio agent-steps/s sahel-sim / Epstein        : {rate / ref_rate:8.2f}")
     return 0
 
 
