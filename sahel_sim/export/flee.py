@@ -44,7 +44,7 @@ def flee_tables(run, *, window_days: int = 28) -> dict[str, str]:
     """The Flee input files (name -> text) for a run folder read by ``read_run``."""
     from sahel_sim.config import validate_scenario
     from sahel_sim.geography import REGIONS, load_grid
-    from sahel_sim.geography.locations import MALI, build_location_graph
+    from sahel_sim.geography.locations import CAMP_KINDS, MALI, build_location_graph
 
     scenario = validate_scenario(run.manifest["scenario"])
     grid = load_grid(national_population=scenario.population.national_total)
@@ -77,7 +77,7 @@ def flee_tables(run, *, window_days: int = 28) -> dict[str, str]:
             loc_rows.append([name, region, MALI, f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}", ctype,
                              int(first[i]) if first[i] >= 0 else "", int(np.rint(pop[i]))])
         else:
-            camp = g.kind[i] in ("camp", "border_area", "family_refuge")
+            camp = g.kind[i] in CAMP_KINDS
             loc_rows.append([name, "", g.country[i].replace(" ", "_"), f"{g.lat[i]:.4f}", f"{g.lon[i]:.4f}",
                              "camp" if camp else "town", "", CAMP_CAPACITY if camp else 0])
     route_rows = [["#name1", "name2", "distance", "forced_redirection"]]

@@ -33,6 +33,7 @@ _DATA = "locations.json"
 MALI = "Mali"
 # family_refuge: a documented place abroad without a camp, where refugees stay with families
 NODE_KINDS = ("town", "crossing", "camp", "border_area", "family_refuge")
+CAMP_KINDS = ("camp", "border_area", "family_refuge")  # refuges abroad that weigh as camps (Flee: camp)
 GENERIC_CROSSING_KM = 25.0  # km from a border cell's node past the border to a generic refuge node
 
 

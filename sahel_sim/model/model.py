@@ -327,10 +327,10 @@ class SahelModel(mesa.Model):
                 if self.is_pk[i]:
                     continue
                 occ = np.flatnonzero(self.S[i])
-                hostile = self.hostility[i] & self.is_armed
-                if occ.size == 0 or not hostile.any():
+                hostile = np.flatnonzero(self.hostility[i] & self.is_armed)
+                if occ.size == 0 or hostile.size == 0:
                     continue
-                h = self.P[hostile][:, occ].sum(axis=0)
+                h = self.P[np.ix_(hostile, occ)].sum(axis=0)
                 if h.any():
                     k_presence = self._actor_kernels(i, forces[i])[0]
                     self.P[i] = territory.besieged_presence(occ, self.S[i, occ], h, k_presence,

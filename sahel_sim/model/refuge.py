@@ -16,7 +16,7 @@ import numpy as np
 
 from sahel_sim.config import ConfigError
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES
-from sahel_sim.geography.locations import MALI, build_location_graph, fold
+from sahel_sim.geography.locations import CAMP_KINDS, MALI, build_location_graph, fold
 from sahel_sim.geography.locations import _raw as locations_data
 from sahel_sim.model.mechanisms import displacement as kernel
 from sahel_sim.model.mechanisms import recruitment
@@ -37,7 +37,7 @@ class Refuge:
         N, G = g.n_nodes, g.n_mali
         self.G, self.N = G, N
         self.abroad = np.array([c != MALI for c in g.country])
-        self.is_camp = np.array([k in ("camp", "border_area", "family_refuge") for k in g.kind])
+        self.is_camp = np.array([k in CAMP_KINDS for k in g.kind])
         self.is_destination = np.array([k != "crossing" for k in g.kind])
         self.country_of = g.country_index
         self.node_cell = g.cell[:G]
