@@ -99,6 +99,9 @@ _NOTE_VERB_ALONE: dict[str, str] = {
 
 CIVILIANS_ACTOR = "Civilians (Mali)"
 CIVILIANS_INTER = 7
+# ACLED's name and actor-type code (3, political militia) for perpetrators its sources do not name
+UNIDENTIFIED_ACTOR = "Unidentified Armed Group (Mali)"
+UNIDENTIFIED_INTER = 3
 
 # ACLED writes these admin1 names in English (its Mali exports use Timbuktu and Taoudeni).
 ACLED_ADMIN1: dict[str, str] = {"Tombouctou": "Timbuktu", "Taoudenit": "Taoudeni"}

@@ -27,6 +27,13 @@ The statistic kinds (the ``statistic:`` of a target):
 
 - ``region_mix_distance``: total variation distance between the admin1 mix of violent events
   in a period and a reference mix (ACLED's counts by admin1);
+- ``actor_mix_distance``: total variation distance between the shares of violent events in
+  a period that involve each actor group (a group is a list of actor ids or kinds) and a
+  reference (ACLED's events involving each group). An event involving two groups counts for
+  both, as in ACLED's aggregates, and events involving none of the groups are left out, so
+  events ACLED records with an unidentified perpetrator weigh only through their named side;
+- ``event_type_mix_distance``: total variation distance between the mix of ACLED event types
+  among the violent events of a period and a reference (ACLED's counts by event type);
 - ``control_share``: share of the control snapshots in a window in which a faction holds the
   cell of a place; ``cells_held``: cells a faction holds in some regions at a date;
   ``max_region_share_held``: the largest share of a region any one armed group holds before a
@@ -387,8 +394,8 @@ class Statistic:
     spec: Mapping[str, Any]
     where: str = "statistic"
 
-    KINDS = ("count", "ratio", "share", "stock", "control_area_ratio", "region_mix_distance", "control_share",
-             "cells_held", "max_region_share_held")
+    KINDS = ("count", "ratio", "share", "stock", "control_area_ratio", "region_mix_distance", "actor_mix_distance",
+             "event_type_mix_distance", "control_share", "cells_held", "max_region_share_held")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -427,6 +434,27 @@ class Statistic:
                     raise ConfigError(f"{w}.reference: {r!r} is not one of {', '.join(ACLED_MIX_REGIONS)}")
             query = {"event_types": "violent", "from": _need(s, "from", w), "to": _need(s, "to", w)}
             return {"query": Query.from_dict(query, w), "reference": {k: float(v) for k, v in ref.items()}}
+        if self.kind == "event_type_mix_distance":
+            ref = _need(s, "reference", w)
+            if not isinstance(ref, Mapping) or not ref or not set(ref) <= set(VIOLENT_EVENT_TYPES):
+                raise ConfigError(f"{w}.reference: expected a mapping of event type: events, the types among "
+                                  f"{', '.join(VIOLENT_EVENT_TYPES)}")
+            query = {"event_types": "violent", "from": _need(s, "from", w), "to": _need(s, "to", w)}
+            return {"query": Query.from_dict(query, w), "reference": {k: float(ref.get(k, 0.0)) for k in VIOLENT_EVENT_TYPES}}
+        if self.kind == "actor_mix_distance":
+            groups = _need(s, "groups", w)
+            ref = _need(s, "reference", w)
+            if not isinstance(groups, Mapping) or not groups or not all(
+                    isinstance(v, (list, tuple)) and v and all(isinstance(x, str) for x in v) for v in groups.values()):
+                raise ConfigError(f"{w}.groups: expected a mapping of group: [actor ids or kinds]")
+            if not isinstance(ref, Mapping) or set(ref) != set(groups):
+                raise ConfigError(f"{w}.reference: expected events for each group of {w}.groups "
+                                  f"({', '.join(groups)}), got {', '.join(map(str, ref)) if isinstance(ref, Mapping) else ref!r}")
+            if sum(float(v) for v in ref.values()) <= 0:
+                raise ConfigError(f"{w}.reference: expected at least one event")
+            query = {"event_types": "violent", "from": _need(s, "from", w), "to": _need(s, "to", w)}
+            return {"query": Query.from_dict(query, w), "groups": {str(k): tuple(v) for k, v in groups.items()},
+                    "reference": {str(k): float(v) for k, v in ref.items()}}
         if self.kind in ("control_share", "cells_held", "max_region_share_held"):
             out: dict[str, Any] = {}
             if self.kind != "max_region_share_held":
@@ -472,6 +500,10 @@ class Statistic:
             return _stock(obs, **p)
         if self.kind == "region_mix_distance":
             return _region_mix_distance(obs, **p)
+        if self.kind == "actor_mix_distance":
+            return _actor_mix_distance(obs, **p)
+        if self.kind == "event_type_mix_distance":
+            return _event_type_mix_distance(obs, **p)
         if self.kind == "control_share":
             return _control_share(obs, **p)
         if self.kind == "cells_held":
@@ -539,6 +571,32 @@ def _region_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str,
     regions = pd.Series(obs.regions()[m]).replace({"Taoudenit": "Tombouctou"})
     model = regions.value_counts().reindex(list(ACLED_MIX_REGIONS), fill_value=0).to_numpy(float)
     ref = np.array([reference.get(r, 0.0) for r in ACLED_MIX_REGIONS])
+    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+
+
+def _event_type_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str, float]) -> float:
+    """Total variation distance between the event-type mix of the events ``query`` selects and
+    the reference counts by type; nan when no event is selected."""
+    m = query.mask(obs)
+    if not m.any():
+        return float("nan")
+    types = list(reference)
+    model = obs.events["event_type"][m].value_counts().reindex(types, fill_value=0).to_numpy(float)
+    ref = np.array([reference[t] for t in types])
+    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+
+
+def _actor_mix_distance(obs: Observed, *, query: Query, groups: Mapping[str, tuple[str, ...]],
+                        reference: Mapping[str, float]) -> float:
+    """Total variation distance between the shares of the events ``query`` selects that
+    involve each group (actor ids or kinds, as in :meth:`ActorMap.ids_of`) and the reference
+    counts; nan when no selected event involves any group."""
+    m = query.mask(obs)
+    model = np.array([float((m & obs.involvement(frozenset().union(*(obs.actors.ids_of(x) for x in ids)))).sum())
+                      for ids in groups.values()])
+    if model.sum() <= 0:
+        return float("nan")
+    ref = np.array([reference[g] for g in groups])
     return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
 
 

@@ -212,12 +212,11 @@ def test_shipped_calibration_keeps_the_direction_of_each_trend(shipped_statistic
     if "bamako_mi_events_h1_2023" not in KNOWN_MISSES:  # a documented miss since issue 9 (see KNOWN_MISSES)
         assert med["bamako_mi_events_h1_2023"] >= 5  # violence reaches the approaches to Bamako
     assert med["idps_2020"] > med["idps_2014"]  # displacement builds up from 2014 to 2020
-    # and stays high after 2021 (DTM: 208k in Dec 2019, 378k in May 2022, 354k in Mar 2024); the model's
-    # stock has a first peak in 2019, when central Mali changes hands, and 2022 is about 0.7 of it over
-    # 30 seeds (calibration/validation.md; a documented miss of the shape, issue 10): the check is that
-    # it does not collapse
+    # and keeps growing after 2019 (DTM: 208k in Dec 2019, 378k in May 2022, 354k in Mar 2024); since
+    # the army's growth from 2013 to 2020 replaced a step in 2020 the model's stock grows too (30 seeds:
+    # 219k in 2019, 347k in 2022; calibration/validation.md)
     assert med["idps_2024"] > med["idps_2019"]
-    assert med["idps_2022"] > 0.55 * med["idps_2019"]  # no collapse after the 2019 peak
+    assert med["idps_2022"] > med["idps_2019"]
     assert med["idps_2013_peak"] > 100_000 and med["refugees_2012"] > 80_000  # the 2012-13 shock (issue 10)
     assert med["refugees_2012_share_mauritania"] + med["refugees_2012_share_niger"] > 0.05
     assert not math.isnan(med["isgs_control_growth_menaka_gao"])

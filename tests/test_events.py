@@ -155,3 +155,25 @@ def test_cercle_file_is_rebuilt_by_its_script() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0
+
+
+def test_unattributed_events_name_no_perpetrator_and_change_nothing_else(short_scenario) -> None:
+    """The observation model (scenario ``observation``): at share 1 every violent event an
+    armed group of the listed kinds initiates is recorded as ACLED records an unnamed
+    perpetrator (name, type code 3, no associated actor), the model's perpetrator stays in
+    ``actor1_id``, states and foreign forces stay named, and everything else in the log is the
+    run at share 0, event for event (the dynamics never read what is recorded)."""
+    named = run(short_scenario, 5).events.to_pandas()
+    assert not (named.actor1 == "Unidentified Armed Group (Mali)").any()
+    hidden_sc = short_scenario.model_copy(update={"observation": short_scenario.observation.model_copy(
+        update={"unattributed_share": 1.0, "unattributed_kinds": ["jihadist"]})})
+    hidden = run(hidden_sc, 5).events.to_pandas()
+    kinds = {a: short_scenario.actors[a].kind for a in short_scenario.actors}
+    by_jihadist = hidden.actor1_id.map(kinds).eq("jihadist") & hidden.event_type.ne("Strategic developments")
+    assert by_jihadist.sum() > 50 and (~by_jihadist).sum() > 50
+    assert (hidden.actor1[by_jihadist] == "Unidentified Armed Group (Mali)").all()
+    assert (hidden.inter1[by_jihadist] == 3).all() and (hidden.assoc_actor_1[by_jihadist] == "").all()
+    assert (hidden.actor1[~by_jihadist] == named.actor1[~by_jihadist]).all()  # militias, states, foreign: named
+    observed = ["actor1", "assoc_actor_1", "inter1", "interaction", "notes"]
+    assert hidden.drop(columns=observed).equals(named.drop(columns=observed))
+    assert hidden.notes[by_jihadist].str.contains("Unidentified Armed Group").all()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sahel_sim.config import ConfigError, load_scenario
@@ -113,13 +114,20 @@ def test_a_run_and_its_acled_format_csv_give_the_same_statistics(short_run, shor
         assert real[key] == pytest.approx(sim[key], nan_ok=True), key
 
 
-def test_mi_count_matches_the_models_own_weekly_series(short_run) -> None:
+def test_mi_count_matches_the_models_own_weekly_series(short_run, short_scenario) -> None:
     """The event-log count equals the model's weekly MI series (territorial takeovers by or
-    from jihadists included in both), and the takeovers are part of it."""
+    from jihadists included in both) less the events the log leaves unattributed (the
+    observation model): those a jihadist initiated against a side that is not jihadist."""
     stat = Statistic("count", {"query": {"involving": "militant_islamist", "event_types": "violent",
                                          "from": "2012-01-01", "to": "2014-12-31"}})
-    weekly = short_run.weekly.to_pandas()
-    assert stat.compute(observed_from_run(short_run)) == weekly["events_militant_islamist"].sum() > 0
+    weekly = short_run.weekly.to_pandas()["events_militant_islamist"].sum()
+    ev = short_run.events.to_pandas()
+    kind = {a: short_scenario.actors[a].kind for a in short_scenario.actors}
+    violent = ev.event_type.isin(["Battles", "Explosions/Remote violence", "Violence against civilians"])
+    unnamed = (violent & (ev.actor1 == "Unidentified Armed Group (Mali)") & ev.actor1_id.map(kind).eq("jihadist")
+               & ev.actor2_id.map(kind).ne("jihadist")).sum()
+    assert short_scenario.observation.unattributed_share > 0 and unnamed > 0
+    assert stat.compute(observed_from_run(short_run)) == weekly - unnamed > 0
 
 
 def test_stock_and_control_statistics_on_a_run(short_run) -> None:
@@ -227,6 +235,50 @@ def test_region_mix_distance_on_an_acled_export(historical) -> None:
     assert d == pytest.approx(1.0 - mopti_share)
     with pytest.raises(ConfigError, match="not one of"):
         Statistic("region_mix_distance", {**spec, "reference": {"Atlantis": 1}})
+
+
+def test_actor_mix_distance_on_an_acled_export(historical) -> None:
+    """Total variation between the shares of events involving each actor group and a
+    reference: 0 against the export's own involvement counts, hand-computed against a reference
+    that names one group only; events involving two groups count for both."""
+    actors = ActorMap.from_scenario(historical).with_file(ACTOR_MAP)
+    obs = observed_from_acled(read_acled_csv(FIXTURE), actors)
+    ev = obs.events
+    violent = ev[ev.event_type.isin(["Battles", "Explosions/Remote violence", "Violence against civilians"])
+                 & (pd.to_datetime(ev.event_date, format="mixed") >= "2020-01-01")
+                 & (pd.to_datetime(ev.event_date, format="mixed") <= "2023-12-31")]
+    slots = violent[["actor1", "assoc_actor_1", "actor2", "assoc_actor_2"]].fillna("").astype(str).agg(" | ".join, axis=1)
+    own = {"jihadists": int(slots.str.contains("JNIM|Islamic State|Katiba Macina").sum()),
+           "state": int(slots.str.contains("Military Forces of Mali|Police Forces of Mali|Wagner").sum())}
+    assert own["jihadists"] > 0 and own["state"] > 0
+    groups = {"jihadists": ["jihadist"], "state": ["FAMa", "Wagner"]}
+    spec = {"from": "2020-01-01", "to": "2023-12-31", "groups": groups}
+    assert Statistic("actor_mix_distance", {**spec, "reference": own}).compute(obs) == pytest.approx(0.0)
+    state_share = own["state"] / (own["jihadists"] + own["state"])
+    d = Statistic("actor_mix_distance", {**spec, "reference": {"jihadists": 5, "state": 0}}).compute(obs)
+    assert d == pytest.approx(state_share)
+    with pytest.raises(ConfigError, match="expected events for each group"):
+        Statistic("actor_mix_distance", {**spec, "reference": {"jihadists": 1}})
+    with pytest.raises(ConfigError, match="groups: expected a mapping"):
+        Statistic("actor_mix_distance", {**spec, "groups": {"jihadists": []}, "reference": {"jihadists": 1}})
+
+
+def test_event_type_mix_distance_on_an_acled_export(historical) -> None:
+    """0 against the export's own counts by type; against a reference of battles only, one
+    minus the battles' share (hand-computed); a type that is not violent is an error."""
+    obs = observed_from_acled(read_acled_csv(FIXTURE), ActorMap.from_scenario(historical).with_file(ACTOR_MAP))
+    ev = obs.events
+    dates = pd.to_datetime(ev.event_date, format="mixed")
+    violent = ev[ev.event_type.isin(["Battles", "Explosions/Remote violence", "Violence against civilians"])
+                 & (dates >= "2020-01-01") & (dates <= "2023-12-31")]
+    own = violent.event_type.value_counts().to_dict()
+    assert len(own) == 3
+    spec = {"from": "2020-01-01", "to": "2023-12-31"}
+    assert Statistic("event_type_mix_distance", {**spec, "reference": own}).compute(obs) == pytest.approx(0.0)
+    d = Statistic("event_type_mix_distance", {**spec, "reference": {"Battles": 3}}).compute(obs)
+    assert d == pytest.approx(1.0 - own["Battles"] / len(violent))
+    with pytest.raises(ConfigError, match="event type"):
+        Statistic("event_type_mix_distance", {**spec, "reference": {"Protests": 3}})
 
 
 def test_control_statistics_match_the_snapshots(short_run) -> None:

@@ -481,6 +481,16 @@ class Population(Strict):
     growth_per_year: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
 
 
+class Observation(Strict):
+    """How the event log records what happened: ACLED's attribution (docs/ODD.md, observation).
+    The model's dynamics never read it; only the ACLED columns of the log change."""
+
+    unattributed_share: Probability = Field(0.0, description="share of the violent events initiated by an armed group of `unattributed_kinds` that the log attributes to an unidentified armed group, as ACLED does when its sources name no perpetrator (Raleigh et al. 2010; ACLED codebook 2023, 'Unidentified Armed Group'); calibrated")
+    unattributed_kinds: list[Literal["jihadist", "separatist", "militia"]] = Field(
+        default_factory=lambda: ["jihadist", "militia"],
+        description="kinds of actor whose events may go unattributed (states, foreign forces and peacekeepers are always named)")
+
+
 class Outputs(Strict):
     snapshot_every_weeks: Weeks = Field(4, description="cell maps of control and violence every N weeks")
 
@@ -498,6 +508,7 @@ class Scenario(Strict):
     interventions: dict[ActorId, Intervention] = Field(default_factory=dict)
     mechanisms: Mechanisms
     refuge: Refuge = Refuge()
+    observation: Observation = Observation()
     outputs: Outputs = Outputs()
 
     @field_validator("end_date")

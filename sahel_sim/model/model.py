@@ -23,6 +23,8 @@ from sahel_sim.events import (
     SUB_EVENT_TYPES,
     SUB_INDEX,
     SUB_TO_TYPE,
+    UNIDENTIFIED_ACTOR,
+    UNIDENTIFIED_INTER,
     EventLog,
 )
 from sahel_sim.geography import NEIGHBOUR_COUNTRIES, REGIONS, MaliGrid, load_grid
@@ -87,7 +89,7 @@ class SahelModel(mesa.Model):
         self.run_id = f"{scenario.name}-{seed}"
         ss = np.random.SeedSequence(self.seed)
         # named exogenous streams: adding an agent never reshuffles them (STYLE.md 3.4)
-        names = ("placement", "accord", "dates")
+        names = ("placement", "accord", "dates", "attribution")
         self.streams = {n: np.random.default_rng(s) for n, s in zip(names, ss.spawn(len(names)), strict=True)}
 
         if grid is None:
@@ -112,6 +114,7 @@ class SahelModel(mesa.Model):
         self.is_armed = np.array([k in ARMED_GROUP_KINDS for k in kinds])
         self.is_jihadist = np.array([k == "jihadist" for k in kinds])
         self.is_militia = np.array([k == "militia" for k in kinds])
+        self._unattributable = np.array([k in scenario.observation.unattributed_kinds for k in kinds], dtype=bool)
         self.is_gov = np.array([k in GOVERNMENT_SIDE_KINDS for k in kinds])
         self.is_pk = np.array([k == "peacekeeper" for k in kinds])
         self.is_merc = np.array([k == "mercenary" for k in kinds])
@@ -833,13 +836,18 @@ class SahelModel(mesa.Model):
         pk_ied = rng_dates.random(k) < self.config.mechanisms.combat.peacekeeper_ied_share
         sub = _SUB_OF_KIND[kind, abduct.astype(np.int64), pk_ied.astype(np.int64)]
         names = self._actor_names()
-        t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the last row is "Civilians (Mali)"
+        t2 = np.where(tgt >= 0, tgt, len(self.actor_ids))  # the row after the actors is "Civilians (Mali)"
+        # what ACLED would record: a share of armed groups' events with no named perpetrator
+        # (config.observation); actor1_id keeps the model's perpetrator
+        obs = self.config.observation
+        hidden = self._unattributable[att] & (self.streams["attribution"].random(k) < obs.unattributed_share)
+        a1 = np.where(hidden, len(self.actor_ids) + 1, att)  # the last row is "Unidentified Armed Group (Mali)"
         loc = self._loc
         self.events.add_lookup_batch(
             k, values={"event_date": np.datetime64(self.current_date, "D") + offsets, "week": self.week,
                        "fatalities": fatalities.astype(np.int64)},
-            lookups={"sub_event_type": (_SUB_NAMES, sub), "actor1": (names["actor"], att),
-                     "assoc_actor_1": (names["assoc"], att), "inter1": (names["inter"], att),
+            lookups={"sub_event_type": (_SUB_NAMES, sub), "actor1": (names["actor"], a1),
+                     "assoc_actor_1": (names["assoc"], a1), "inter1": (names["inter"], a1),
                      "actor2": (names["actor"], t2), "assoc_actor_2": (names["assoc"], t2),
                      "inter2": (names["inter"], t2), "admin1": (loc["admin1"], cells), "location": (loc["name"], cells),
                      "latitude": (loc["lat"], cells), "longitude": (loc["lon"], cells),
@@ -856,10 +864,11 @@ class SahelModel(mesa.Model):
             self._names_era = era
             forces = [self.forces[a] for a in self.actor_ids]
             self._names = {
-                "actor": np.array([self._parent_name(f) for f in forces] + [CIVILIANS_ACTOR], dtype=object),
-                "assoc": np.array([self._assoc_name(f) for f in forces] + [""], dtype=object),
-                "inter": np.array([f.spec.inter for f in forces] + [CIVILIANS_INTER], dtype=np.int64),
-                "id": np.array([*self.actor_ids, "Civilians"], dtype=object),
+                "actor": np.array([self._parent_name(f) for f in forces] + [CIVILIANS_ACTOR, UNIDENTIFIED_ACTOR],
+                                  dtype=object),
+                "assoc": np.array([self._assoc_name(f) for f in forces] + ["", ""], dtype=object),
+                "inter": np.array([f.spec.inter for f in forces] + [CIVILIANS_INTER, UNIDENTIFIED_INTER], dtype=np.int64),
+                "id": np.array([*self.actor_ids, "Civilians", ""], dtype=object),
             }
         return self._names
 
