@@ -22,8 +22,11 @@ import yaml
 
 from sahel_sim.config import ConfigError, load_scenario_data
 from sahel_sim.experiments.calibrate import (
+    Prior,
     Sampler,
     load_calibration,
+    prior_positions,
+    priors_markdown,
     scenario_statistics,
     update_parameter_file,
 )
@@ -220,3 +223,37 @@ def test_shipped_calibration_keeps_the_direction_of_each_trend(shipped_statistic
     assert med["idps_2013_peak"] > 100_000 and med["refugees_2012"] > 80_000  # the 2012-13 shock (issue 10)
     assert med["refugees_2012_share_mauritania"] + med["refugees_2012_share_niger"] > 0.05
     assert not math.isnan(med["isgs_control_growth_menaka_gao"])
+
+
+def test_prior_positions_flag_values_at_and_beyond_a_bound() -> None:
+    """Position 0 at low, 1 at high (log scale for log-uniform); within 2% of the range is at
+    the bound; the report names the flagged parameters that have no note (issue 11)."""
+    data = load_scenario_data(SCENARIOS / "historical.yaml")
+    data = {**data, "actors": {**data["actors"], "CMA": {**data["actors"]["CMA"], "aggression": 0.61}}}
+    priors = {
+        "actors.CMA.aggression": Prior(distribution="uniform", low=0.6, high=2.5),  # 0.61: 0.5% of the range
+        "actors.JNIM.aggression": Prior(distribution="uniform", low=0.0, high=10.0),
+        "mechanisms.displacement.kin_weight": Prior(distribution="loguniform", low=0.1, high=10.0,
+                                                    bound_note="a hard fact, for the test"),
+    }
+    pos = prior_positions(priors, data).set_index("parameter")
+    assert pos.loc["actors.CMA.aggression", "status"] == "near the low bound"
+    assert pos.loc["actors.CMA.aggression", "position"] == pytest.approx(0.01 / 1.9)
+    jnim = float(pos.loc["actors.JNIM.aggression", "value"])
+    assert pos.loc["actors.JNIM.aggression", "position"] == pytest.approx(jnim / 10.0)
+    assert pos.loc["actors.JNIM.aggression", "status"] == "inside"
+    kin = float(pos.loc["mechanisms.displacement.kin_weight", "value"])
+    assert kin > 10 and pos.loc["mechanisms.displacement.kin_weight", "status"] == "above the prior"
+    assert pos.loc["mechanisms.displacement.kin_weight", "position"] == pytest.approx(math.log(kin / 0.1) / math.log(100))
+    text = priors_markdown(prior_positions(priors, data), source="test.yaml")
+    assert "2 at or beyond a bound" in text and "1 of them without a note" in text
+    assert "without a note saying why the bound is a hard fact: actors.CMA.aggression." in text
+    assert "a hard fact, for the test" in text
+
+
+def test_shipped_parameters_sit_inside_their_priors() -> None:
+    """Issue 11: no calibrated parameter within 2% of a prior bound (or beyond it) without a note."""
+    cal = load_calibration(ROOT / "calibration" / "config.yaml")
+    pos = prior_positions(cal.config.priors, cal.base_data)
+    bad = pos[(pos["status"] != "inside") & (pos["note"] == "")]
+    assert bad.empty, bad[["parameter", "value", "low", "high", "status"]].to_string()

@@ -209,6 +209,7 @@ def test_validate_events_cli_reports_the_acled_column(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert "acled_mali_synthetic.csv" in text and "| wagner_civilian_targeting_share |" in text
     assert "0.75" in text and "not in ACLED" in text
+    assert "## Parameters against their priors (calibration/config.yaml)" in text  # issue 11
 
 
 def test_validate_cli_bad_input_exits_2() -> None:

@@ -11,6 +11,7 @@ from sahel_sim.cli.common import add_executor_args, make_executor, note
 DEFAULT_TARGETS = Path("calibration/targets.yaml")
 DEFAULT_SCENARIO = Path("scenarios/historical.yaml")
 DEFAULT_ACTOR_MAP = Path("calibration/acled_actor_map.yaml")
+DEFAULT_CONFIG = Path("calibration/config.yaml")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -62,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--events", type=Path, default=None, help="a real ACLED export (CSV) to compute the statistics on")
     v.add_argument("--actor-map", type=Path, default=DEFAULT_ACTOR_MAP,
                    help=f"ACLED actor names -> scenario actors for --events (default: {DEFAULT_ACTOR_MAP})")
+    v.add_argument("--priors", type=Path, default=DEFAULT_CONFIG,
+                   help="calibration config whose priors the scenario's parameter values are checked against "
+                        f"(default: {DEFAULT_CONFIG}; the report lists those at or beyond a bound)")
     v.add_argument("--report", type=Path, default=None, help="write the table as Markdown here (e.g. calibration/validation.md)")
     v.add_argument("--figure", type=Path, default=None, help="write the figure here (e.g. calibration/validation.png)")
     v.add_argument("--out", type=Path, default=None,
@@ -111,9 +115,15 @@ def calibrate_main(args: argparse.Namespace) -> int:
 
 
 def validate_main(args: argparse.Namespace) -> int:
-    from sahel_sim.config import ConfigError, load_scenario_data, validate_scenario
+    from sahel_sim.config import (
+        ConfigError,
+        load_scenario_data,
+        scenario_to_data,
+        validate_scenario,
+    )
     from sahel_sim.experiments import refugee_series
     from sahel_sim.experiments.calibrate import (
+        priors_markdown,
         scenario_statistics,
         validation_figure,
         validation_markdown,
@@ -129,6 +139,18 @@ def validate_main(args: argparse.Namespace) -> int:
 
     data = load_scenario_data(args.scenario, args.set or ())
     scenario = validate_scenario(data, source=describe_source(args.scenario, args.set or ()))
+    priors = None  # the scenario's parameter values against the calibration's priors (checked before any run)
+    if args.priors is not None and args.priors.exists():
+        from sahel_sim.config.loader import read_yaml, validate_model
+        from sahel_sim.experiments.calibrate import CalibrationConfig, prior_positions
+
+        config = validate_model(CalibrationConfig, read_yaml(args.priors), source=str(args.priors), what="calibration config")
+        from sahel_sim.experiments.design import check_key_paths
+
+        check_key_paths(list(config.priors), scenario_to_data(scenario), source=str(args.priors), where="priors")
+        priors = prior_positions(config.priors, data)
+    elif args.priors is not None and args.priors != DEFAULT_CONFIG:
+        raise ConfigError(f"{args.priors}: file not found (--priors)")
     acled = None
     if args.events is not None:
         actors = ActorMap.from_scenario(scenario)
@@ -159,6 +181,8 @@ def validate_main(args: argparse.Namespace) -> int:
     title = f"{scenario.name}, {args.seeds} seeds (master seed {args.seed})" if rows else "ACLED export only"
     text = validation_markdown(targets, table, title=title, acled=acled, acled_label=args.events.name if args.events else None,
                                simulated=bool(rows))
+    if priors is not None:
+        text += priors_markdown(priors, source=str(args.priors))
     if rows and series:  # refugees by country against UNHCR, with Flee's ARD (issue 10)
         fig_refugees = args.figure.with_name(args.figure.stem + "_refugees" + args.figure.suffix) if args.figure else None
         text += refugee_series.markdown(rows, fig_refugees.name if fig_refugees else None)

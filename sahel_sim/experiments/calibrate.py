@@ -79,6 +79,8 @@ class Prior(_Strict):
     distribution: Literal["uniform", "loguniform"] = "uniform"
     low: float
     high: float
+    bound_note: str | None = Field(None, max_length=2000, description="why a value at (or beyond) a bound is "
+                                   "accepted: the fact that makes the bound hard (reported by `sahel-sim validate`)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Prior:
@@ -686,6 +688,59 @@ def out_of_sample_report(cal: Calibration, result: CalibrationResult) -> str:
                          f"[{_num(r['q05'])}, {_num(r['q95'])}] | {r['scaled_miss']:+.2f} | {'hit' if r['hit'] else 'MISS'} |")
         lines.append("")
     return "\n".join(lines)
+
+
+NEAR_BOUND = 0.02  # within 2% of the prior's range (in its own scale) counts as at the bound (issue 11)
+
+
+def prior_positions(priors: Mapping[str, Prior], data: Mapping[str, Any]) -> pd.DataFrame:
+    """Where each parameter's value in the scenario ``data`` (validated, schema defaults
+    included) sits in its prior: ``position`` 0 at ``low``, 1 at ``high`` (log scale for
+    log-uniform priors), and ``status``: inside, near the low/high bound (within
+    :data:`NEAR_BOUND` of the range), or below/above the prior."""
+    from sahel_sim.config import scenario_to_data, validate_scenario
+
+    full = scenario_to_data(validate_scenario(dict(data)))
+    rows = []
+    for key, prior in priors.items():
+        value: Any = full
+        for part in key.split("."):
+            value = value[part]
+        value = float(value)
+        lo, hi = prior.box
+        pos = (float(prior.to_unit(np.array(value))) - lo) / (hi - lo) if value > 0 or prior.distribution == "uniform" \
+            else -math.inf
+        if pos < 0:
+            status = "below the prior"
+        elif pos > 1:
+            status = "above the prior"
+        elif pos < NEAR_BOUND:
+            status = "near the low bound"
+        elif pos > 1 - NEAR_BOUND:
+            status = "near the high bound"
+        else:
+            status = "inside"
+        rows.append({"parameter": key, "value": value, "distribution": prior.distribution, "low": prior.low,
+                     "high": prior.high, "position": pos, "status": status, "note": prior.bound_note or ""})
+    return pd.DataFrame(rows)
+
+
+def priors_markdown(positions: pd.DataFrame, *, source: str) -> str:
+    """The report section on parameters against their priors: every parameter, its position,
+    and those at or beyond a bound with the note that accepts it (or the lack of one)."""
+    flagged = positions[positions["status"] != "inside"]
+    unexplained = flagged[flagged["note"] == ""]
+    lines = ["", f"## Parameters against their priors ({source})", "",
+             f"{len(positions)} calibrated parameters; {len(flagged)} at or beyond a bound of their prior "
+             f"(within {NEAR_BOUND:.0%} of its range, log scale for log-uniform priors), "
+             f"{len(unexplained)} of them without a note saying why the bound is a hard fact"
+             + (": " + ", ".join(unexplained["parameter"]) if len(unexplained) else "") + ".", "",
+             "| parameter | value | prior | position (0 low, 1 high) | | note |", "|---|---|---|---|---|---|"]
+    for _, r in positions.iterrows():
+        prior = f"{r['distribution']} {r['low']:.4g}-{r['high']:.4g}"
+        lines.append(f"| {r['parameter']} | {r['value']:.4g} | {prior} | {r['position']:.2f} | "
+                     f"{'' if r['status'] == 'inside' else r['status'].upper()} | {r['note']} |")
+    return "\n".join(lines) + "\n"
 
 
 def validation_markdown(targets: TargetSet, table: pd.DataFrame, *, title: str, acled: Mapping[str, float] | None = None,
