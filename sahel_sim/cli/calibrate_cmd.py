@@ -181,14 +181,14 @@ def validate_main(args: argparse.Namespace) -> int:
     title = f"{scenario.name}, {args.seeds} seeds (master seed {args.seed})" if rows else "ACLED export only"
     text = validation_markdown(targets, table, title=title, acled=acled, acled_label=args.events.name if args.events else None,
                                simulated=bool(rows))
-    if priors is not None:
-        text += priors_markdown(priors, source=str(args.priors))
     if rows and series:  # refugees by country against UNHCR, with Flee's ARD (issue 10)
         fig_refugees = args.figure.with_name(args.figure.stem + "_refugees" + args.figure.suffix) if args.figure else None
         text += refugee_series.markdown(rows, fig_refugees.name if fig_refugees else None)
         if fig_refugees:
             refugee_series.figure(rows, fig_refugees, title=title)
             print(f"wrote {fig_refugees}")
+    if priors is not None:
+        text += priors_markdown(priors, source=str(args.priors))
     print(text)
     if args.report:
         write_atomic(args.report, text)
