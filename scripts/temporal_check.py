@@ -12,7 +12,7 @@
    ``temporal-check`` markers of ``docs/calibration.md``, with the commit, date and machine.
 
     python3 scripts/venv_run.py python scripts/temporal_check.py                 # fit + check
-    python3 scripts/venv_run.py python scripts/temporal_check.py --fit results/temporal/fit2.csv   # reuse a fit
+    python3 scripts/venv_run.py python scripts/temporal_check.py --fit results/temporal/<commit>/fit2.csv   # reuse a fit
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=30, help="runs of the fitted parameters that are scored")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fit", type=Path, default=None, help="a finished search CSV to take the fitted point from")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "temporal")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder of the fit's search rounds (default: results/temporal/<commit>/, so a fit made "
+                         "at another commit is never reused without --fit)")
     ap.add_argument("--docs", type=Path, default=ROOT / "docs")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     from sahel_sim.experiments import temporal
     from sahel_sim.io.manifest import short_commit
 
-    fit_csv = args.fit or fit(args.out, cutoff=args.cutoff, points=args.points, refine=args.refine,
+    commit = short_commit()  # before anything is written, so the stamp names the code that ran
+    out = args.out or ROOT / "results" / "temporal" / commit
+    fit_csv = args.fit or fit(out, cutoff=args.cutoff, points=args.points, refine=args.refine,
                               seeds=args.fit_seeds, workers=args.workers)
     best = pd.read_csv(fit_csv).sort_values("objective").iloc[0]
     overrides = {k: float(f"{best[k]:.4g}") for k in SPACE if k in best}
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.docs / "img").mkdir(exist_ok=True)
     res.figure(args.docs / "img" / "temporal_check.png")
     stamp = (f"Produced by `scripts/temporal_check.py` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit "
-             f"`{short_commit()}`, {platform.platform()} ({platform.machine()}), {wall:.0f} s; fitted point: best of "
+             f"`{commit}`, {platform.platform()} ({platform.machine()}), {wall:.0f} s; fitted point: best of "
              f"`{fit_csv.relative_to(ROOT) if fit_csv.is_relative_to(ROOT) else fit_csv}` (objective "
              f"{best['objective']:.3f}, data up to {args.cutoff} only).")
     body = res.to_markdown()
