@@ -561,6 +561,14 @@ def _control_area_ratio(obs: Observed, *, faction: str, regions: tuple[str, ...]
     return a / b if b > 0 else float("nan")
 
 
+def _total_variation(counts: np.ndarray, reference: np.ndarray) -> float:
+    """Total variation distance between two count vectors, each normalised to shares; nan
+    when either has no count."""
+    if counts.sum() <= 0 or reference.sum() <= 0:
+        return float("nan")
+    return 0.5 * float(np.abs(counts / counts.sum() - reference / reference.sum()).sum())
+
+
 def _region_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str, float]) -> float:
     """Total variation distance between the admin1 mix of the events ``query`` selects and a
     reference mix (ACLED's counts by admin1), Taoudenit counted in Tombouctou as ACLED's
@@ -571,7 +579,7 @@ def _region_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str,
     regions = pd.Series(obs.regions()[m]).replace({"Taoudenit": "Tombouctou"})
     model = regions.value_counts().reindex(list(ACLED_MIX_REGIONS), fill_value=0).to_numpy(float)
     ref = np.array([reference.get(r, 0.0) for r in ACLED_MIX_REGIONS])
-    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+    return _total_variation(model, ref)
 
 
 def _event_type_mix_distance(obs: Observed, *, query: Query, reference: Mapping[str, float]) -> float:
@@ -583,7 +591,7 @@ def _event_type_mix_distance(obs: Observed, *, query: Query, reference: Mapping[
     types = list(reference)
     model = obs.events["event_type"][m].value_counts().reindex(types, fill_value=0).to_numpy(float)
     ref = np.array([reference[t] for t in types])
-    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+    return _total_variation(model, ref)
 
 
 def _actor_mix_distance(obs: Observed, *, query: Query, groups: Mapping[str, tuple[str, ...]],
@@ -597,7 +605,7 @@ def _actor_mix_distance(obs: Observed, *, query: Query, groups: Mapping[str, tup
     if model.sum() <= 0:
         return float("nan")
     ref = np.array([reference[g] for g in groups])
-    return 0.5 * float(np.abs(model / model.sum() - ref / ref.sum()).sum())
+    return _total_variation(model, ref)
 
 
 def _snapshot_window(obs: Observed, start: np.datetime64, end: np.datetime64) -> np.ndarray:
