@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sahel_sim.config import ConfigError, load_scenario_data
+from sahel_sim.config import ConfigError, load_scenario_data, scenario_to_data, validate_scenario
 from sahel_sim.experiments.calibrate import (
     Prior,
     Sampler,
@@ -236,7 +236,8 @@ def test_prior_positions_flag_values_at_and_beyond_a_bound() -> None:
         "mechanisms.displacement.kin_weight": Prior(distribution="loguniform", low=0.1, high=10.0,
                                                     bound_note="a hard fact, for the test"),
     }
-    pos = prior_positions(priors, data).set_index("parameter")
+    resolved = scenario_to_data(validate_scenario(data))
+    pos = prior_positions(priors, resolved).set_index("parameter")
     assert pos.loc["actors.CMA.aggression", "status"] == "near the low bound"
     assert pos.loc["actors.CMA.aggression", "position"] == pytest.approx(0.01 / 1.9)
     jnim = float(pos.loc["actors.JNIM.aggression", "value"])
@@ -245,7 +246,7 @@ def test_prior_positions_flag_values_at_and_beyond_a_bound() -> None:
     kin = float(pos.loc["mechanisms.displacement.kin_weight", "value"])
     assert kin > 10 and pos.loc["mechanisms.displacement.kin_weight", "status"] == "above the prior"
     assert pos.loc["mechanisms.displacement.kin_weight", "position"] == pytest.approx(math.log(kin / 0.1) / math.log(100))
-    text = priors_markdown(prior_positions(priors, data), source="test.yaml")
+    text = priors_markdown(prior_positions(priors, resolved), source="test.yaml")
     assert "2 at or beyond a bound" in text and "1 of them without a note" in text
     assert "without a note saying why the bound is a hard fact: actors.CMA.aggression." in text
     assert "a hard fact, for the test" in text
@@ -254,6 +255,6 @@ def test_prior_positions_flag_values_at_and_beyond_a_bound() -> None:
 def test_shipped_parameters_sit_inside_their_priors() -> None:
     """Issue 11: no calibrated parameter within 2% of a prior bound (or beyond it) without a note."""
     cal = load_calibration(ROOT / "calibration" / "config.yaml")
-    pos = prior_positions(cal.config.priors, cal.base_data)
+    pos = prior_positions(cal.config.priors, scenario_to_data(validate_scenario(cal.base_data)))
     bad = pos[(pos["status"] != "inside") & (pos["note"] == "")]
     assert bad.empty, bad[["parameter", "value", "low", "high", "status"]].to_string()

@@ -143,12 +143,12 @@ def validate_main(args: argparse.Namespace) -> int:
     if args.priors is not None and args.priors.exists():
         from sahel_sim.config.loader import read_yaml, validate_model
         from sahel_sim.experiments.calibrate import CalibrationConfig, prior_positions
-
-        config = validate_model(CalibrationConfig, read_yaml(args.priors), source=str(args.priors), what="calibration config")
         from sahel_sim.experiments.design import check_key_paths
 
-        check_key_paths(list(config.priors), scenario_to_data(scenario), source=str(args.priors), where="priors")
-        priors = prior_positions(config.priors, data)
+        config = validate_model(CalibrationConfig, read_yaml(args.priors), source=str(args.priors), what="calibration config")
+        resolved = scenario_to_data(scenario)
+        check_key_paths(list(config.priors), resolved, source=str(args.priors), where="priors")
+        priors = prior_positions(config.priors, resolved)
     elif args.priors is not None and args.priors != DEFAULT_CONFIG:
         raise ConfigError(f"{args.priors}: file not found (--priors)")
     acled = None

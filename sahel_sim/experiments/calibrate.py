@@ -693,23 +693,22 @@ def out_of_sample_report(cal: Calibration, result: CalibrationResult) -> str:
 NEAR_BOUND = 0.02  # within 2% of the prior's range (in its own scale) counts as at the bound (issue 11)
 
 
-def prior_positions(priors: Mapping[str, Prior], data: Mapping[str, Any]) -> pd.DataFrame:
-    """Where each parameter's value in the scenario ``data`` (validated, schema defaults
-    included) sits in its prior: ``position`` 0 at ``low``, 1 at ``high`` (log scale for
-    log-uniform priors), and ``status``: inside, near the low/high bound (within
-    :data:`NEAR_BOUND` of the range), or below/above the prior."""
-    from sahel_sim.config import scenario_to_data, validate_scenario
-
-    full = scenario_to_data(validate_scenario(dict(data)))
+def prior_positions(priors: Mapping[str, Prior], resolved: Mapping[str, Any]) -> pd.DataFrame:
+    """Where each parameter's value in ``resolved`` (a validated scenario as data, schema
+    defaults included: ``scenario_to_data``) sits in its prior: ``position`` 0 at ``low``, 1 at
+    ``high`` (log scale for log-uniform priors), and ``status``: inside, near the low/high bound
+    (within :data:`NEAR_BOUND` of the range), or below/above the prior."""
     rows = []
     for key, prior in priors.items():
-        value: Any = full
+        value: Any = resolved
         for part in key.split("."):
             value = value[part]
         value = float(value)
         lo, hi = prior.box
-        pos = (float(prior.to_unit(np.array(value))) - lo) / (hi - lo) if value > 0 or prior.distribution == "uniform" \
-            else -math.inf
+        if prior.distribution == "loguniform" and value <= 0:
+            pos = -math.inf
+        else:
+            pos = (float(prior.to_unit(np.array(value))) - lo) / (hi - lo)
         if pos < 0:
             status = "below the prior"
         elif pos > 1:
