@@ -21,7 +21,10 @@ The statistic kinds (the ``statistic:`` of a target):
   counts such as events near Bamako are often zero);
 - ``share``: the share of a query's events that also pass a sub-filter;
 - ``stock``: people displaced (``idps``, ``refugees``, optionally one asylum country)
-  at a date, from the model's series (not in ACLED);
+  at a date, from the model's series (not in ACLED). ``countries`` names the asylum countries
+  a refugee source counted: the total, and the denominator of ``share_of_total``, are then
+  sums over those countries only (UNHCR's update of 4 July 2012 counted Mauritania, Burkina
+  Faso, Niger, Guinea and Togo, not Algeria, where it had no operation);
 - ``control_area_ratio``: area held by a faction in some regions around one date over
   around another (from the control snapshots; not in ACLED).
 
@@ -423,8 +426,21 @@ class Statistic:
             if country is not None and country not in NEIGHBOUR_COUNTRIES:
                 raise ConfigError(f"{w}.country: {country!r} is not a neighbouring country; expected one of: "
                                   f"{', '.join(NEIGHBOUR_COUNTRIES)}")
+            countries = s.get("countries")
+            if countries is not None:
+                if series != "refugees":
+                    raise ConfigError(f"{w}.countries: only a refugee stock is counted by asylum country")
+                if isinstance(countries, str) or not isinstance(countries, Sequence) or not countries:
+                    raise ConfigError(f"{w}.countries: expected a non-empty list of neighbouring countries")
+                for c in countries:
+                    if c not in NEIGHBOUR_COUNTRIES:
+                        raise ConfigError(f"{w}.countries: {c!r} is not a neighbouring country; expected one of: "
+                                          f"{', '.join(NEIGHBOUR_COUNTRIES)}")
+                if country is not None and country not in countries:
+                    raise ConfigError(f"{w}.country: {country!r} is not among {w}.countries")
+                countries = tuple(countries)
             return {"series": series, "country": country, "at": _date(_need(s, "at", w), f"{w}.at"),
-                    "share": bool(s.get("share_of_total", False))}
+                    "share": bool(s.get("share_of_total", False)), "countries": countries}
         if self.kind == "region_mix_distance":
             ref = _need(s, "reference", w)
             if not isinstance(ref, Mapping) or not ref:
@@ -519,9 +535,12 @@ def _need(spec: Mapping[str, Any], key: str, where: str) -> Any:
     return spec[key]
 
 
-def _stock(obs: Observed, *, series: str, country: str | None, at: np.datetime64, share: bool) -> float:
-    """People displaced at the last recorded week starting on or before ``at``."""
-    if series == "idps" or (country is None and not share):
+def _stock(obs: Observed, *, series: str, country: str | None, at: np.datetime64, share: bool,
+           countries: tuple[str, ...] | None) -> float:
+    """People displaced at the last recorded week starting on or before ``at`` (refugees:
+    in ``country``, or in all of ``countries``, or everywhere; as a share of ``countries``'
+    total, or of everyone's, with ``share``)."""
+    if series == "idps" or (country is None and not share and countries is None):
         table = obs.weekly
         col = "idps_hosted" if series == "idps" else "refugees_origin"
         if table is None:
@@ -531,7 +550,12 @@ def _stock(obs: Observed, *, series: str, country: str | None, at: np.datetime64
         if obs.refugees is None:
             return float("nan")
         wide = obs.refugees.pivot_table(index="week_start", columns="country", values="refugees", aggfunc="sum").sort_index()
-        national = wide[country] / wide.sum(axis=1).clip(lower=1e-9) if share else wide[country]
+        counted = wide if countries is None else wide.reindex(columns=list(countries), fill_value=0.0)
+        total = counted.sum(axis=1)
+        if country is None:
+            national = total
+        else:
+            national = wide[country] / total.clip(lower=1e-9) if share else wide[country]
     dates = pd.to_datetime(pd.Series(national.index)).to_numpy(dtype="datetime64[D]")
     k = int(np.searchsorted(dates, at, side="right")) - 1
     return float(national.iloc[k]) if k >= 0 else float("nan")

@@ -139,6 +139,19 @@ def test_stock_and_control_statistics_on_a_run(short_run) -> None:
     shares = [Statistic("stock", {"series": "refugees", "country": c, "share_of_total": True, "at": "2013-06-30"}).compute(obs)
               for c in ("Mauritania", "Algeria", "Niger", "Burkina Faso", "Cote d'Ivoire", "Guinea", "Senegal")]
     assert sum(shares) == pytest.approx(1.0)
+    # a source that counted only some countries: the total and the shares' denominator are theirs
+    counted = ["Mauritania", "Niger", "Burkina Faso"]
+    refugees = short_run.refugees.to_pandas()
+    at_date = refugees[refugees.week_start <= np.datetime64("2013-06-30")]
+    last = at_date[at_date.week_start == at_date.week_start.max()].groupby("country")["refugees"].sum()
+    assert last.get("Algeria", 0) > 0, "the check needs refugees outside the counted countries"
+    total = Statistic("stock", {"series": "refugees", "countries": counted, "at": "2013-06-30"}).compute(obs)
+    assert total == pytest.approx(last[counted].sum()) and total < last.sum()
+    part = [Statistic("stock", {"series": "refugees", "country": c, "share_of_total": True, "countries": counted,
+                                "at": "2013-06-30"}).compute(obs) for c in counted]
+    assert sum(part) == pytest.approx(1.0)
+    assert part[0] == pytest.approx(last["Mauritania"] / last[counted].sum())
+    assert part[0] > shares[0]
     ratio = Statistic("control_area_ratio", {"faction": "FAMa", "regions": ["Gao"], "at": "2014-01-01",
                                              "versus": "2012-06-01", "pseudo_cells": 1}).compute(obs)
     assert np.isfinite(ratio) and ratio > 0
@@ -181,6 +194,18 @@ def test_bad_targets_are_clear_config_errors(mutate, message) -> None:
     mutate(first)
     with pytest.raises(ConfigError, match=message):
         parse_targets({"targets": [first]}, source="t.yaml")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"series": "refugees", "countries": ["Mauritania", "Atlantis"]}, r"countries: 'Atlantis' is not a neighbouring"),
+    ({"series": "refugees", "countries": "Mauritania"}, "countries: expected a non-empty list"),
+    ({"series": "refugees", "countries": []}, "countries: expected a non-empty list"),
+    ({"series": "idps", "countries": ["Mauritania"]}, "countries: only a refugee stock"),
+    ({"series": "refugees", "country": "Niger", "countries": ["Mauritania"]}, "country: 'Niger' is not among"),
+])
+def test_bad_stock_countries_are_clear_config_errors(spec, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Statistic("stock", {**spec, "at": "2012-07-04"}, where="t.yaml: targets[0].statistic")
 
 
 def test_acled_reader_checks_columns(tmp_path) -> None:
