@@ -328,3 +328,50 @@ def test_control_statistics_match_the_snapshots(short_run) -> None:
     kidal = obs.cell_region == "Kidal"
     early = s.control[dates < np.datetime64("2014-01-01")][:, kidal]
     assert worst == pytest.approx(max((early == k).mean(axis=1).max() for k in armed)) and worst > 0.3
+
+
+def _toy_target(tid: str, family: str = "", weight: float = 1.0) -> dict:
+    return {"id": tid, "family": family, "weight": weight, "description": tid, "documented": "10", "value": 10,
+            "tolerance": {"low": 5, "high": 20}, "scale": "linear", "period": {"from": "2012-01-01", "to": "2012-12-31"},
+            "statistic": {"kind": "stock", "series": "idps", "at": "2012-12-31"},
+            "source": {"publisher": "P", "title": "T", "date": "2012"}}
+
+
+def test_distance_weighs_families_not_rows() -> None:
+    # scaled misses: a = (20-10)/(20-10) = 1, b = 0, c = -(10-5)/(10-5) = -1
+    stats = {"a": 20.0, "b": 10.0, "c": 5.0}
+    one_each = parse_targets({"targets": [_toy_target("a"), _toy_target("b"), _toy_target("c")]})
+    assert one_each.distance(stats) == pytest.approx(math.sqrt((1 + 0 + 1) / 3))
+    # a and b one series: its mean squared miss (1 + 0) / 2 weighs as much as c's 1
+    series = parse_targets({"targets": [_toy_target("a", "s"), _toy_target("b", "s"), _toy_target("c")]})
+    assert series.distance(stats) == pytest.approx(math.sqrt((0.5 + 1) / 2))
+    # a third point of the series with the series' mean miss leaves the distance unchanged...
+    more = parse_targets({"targets": [_toy_target("a", "s"), _toy_target("b", "s"), _toy_target("d", "s"),
+                                      _toy_target("c")]})
+    assert more.distance({**stats, "d": 10 + 10 * math.sqrt(0.5)}) == pytest.approx(series.distance(stats))
+    # ...and weights act within a family
+    weighted = parse_targets({"targets": [_toy_target("a", "s", 3.0), _toy_target("b", "s"), _toy_target("c")]})
+    assert weighted.distance(stats) == pytest.approx(math.sqrt((0.75 + 1) / 2))
+    assert list(series.families()) == ["s", "c"]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    ({"family": "two words"}, "family: expected a short name"),
+    ({"family": 3}, "family: expected a short name"),
+    ({"weight": 0}, "weight: expected a positive number"),
+])
+def test_bad_family_or_weight_is_a_clear_config_error(mutate, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_targets({"targets": [{**_toy_target("a"), **mutate}]}, source="t.yaml")
+
+
+def test_shipped_targets_have_families_and_the_report_counts_them() -> None:
+    from sahel_sim.experiments.calibrate import family_summary
+
+    targets = load_targets(TARGETS)
+    fams = targets.families()
+    assert all(t.family for t in targets), "every shipped target names its family"
+    assert len(fams["displacement"]) == 12 and len(fams["acled_yearly_events"]) == 13
+    table = targets.table([{t.id: t.value for t in targets}])
+    lines = family_summary(table)
+    assert "| displacement | 12 | 12 |  |" in lines and len(lines) == 4 + len(fams) + 1

@@ -766,6 +766,7 @@ def validation_markdown(targets: TargetSet, table: pd.DataFrame, *, title: str, 
                 if np.isfinite(r["scaled_miss"]) else f"{r['id']} (not computable)"
                 for _, r in missed.iterrows()) + ".")
             lines.append("")
+        lines += family_summary(table)
     head = "| target | period | documented | tolerance |"
     sep = "|---|---|---|---|"
     if simulated:
@@ -789,6 +790,18 @@ def validation_markdown(targets: TargetSet, table: pd.DataFrame, *, title: str, 
         via = f" (read via {t.source['via']})" if t.source.get("via") else ""
         lines.append(f"- **{t.id}**: {t.source_text}{via}. {t.exactness}. {t.notes}".rstrip())
     return "\n".join(lines) + "\n"
+
+
+def family_summary(table: pd.DataFrame) -> list[str]:
+    """Hits by target family (the unit the calibration distance weighs): markdown lines."""
+    if "family" not in table or not len(table):
+        return []
+    lines = ["Hits by family (the calibration distance gives each family the same weight):", "",
+             "| family | targets | hits | misses |", "|---|---:|---:|---|"]
+    for fam, rows in table.groupby("family", sort=False):
+        missed = ", ".join(rows.loc[~rows["hit"], "id"])
+        lines.append(f"| {fam} | {len(rows)} | {int(rows['hit'].sum())} | {missed} |")
+    return [*lines, ""]
 
 
 def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path, *, title: str,

@@ -11,7 +11,13 @@ are undercounts)::
     d = (f(value) - f(sim)) / (f(value) - f(low))    otherwise
 
 A target is *hit* when the median over replicate runs lies within the tolerance (|d| <= 1).
-The calibration distance is the root mean square of the scaled misses of the targets it uses.
+
+Targets come in *families*: the points of one documented series or one kind of evidence (the
+DTM's IDP stocks, ACLED's yearly counts, ACLED's admin1 mixes, the dated control facts...). The
+calibration distance weighs families, not rows: it is the root of the mean over families of
+each family's weighted mean squared scaled miss, so the six points of one IDP series weigh as
+much together as the three admin1 mixes together, and adding a point to a series does not
+tilt the fit towards that series. A target without a ``family`` is its own family.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from sahel_sim.stats import Statistic
 
 MISSING_PENALTY = 5.0  # scaled miss of a statistic a run could not compute (e.g. 0/0)
 TARGET_KEYS = {"id", "description", "documented", "value", "tolerance", "scale", "period", "statistic", "source",
-               "exactness", "notes", "weight"}
+               "exactness", "notes", "weight", "family"}
 SOURCE_KEYS = {"publisher", "title", "date", "via"}
 
 
@@ -52,6 +58,11 @@ class Target:
     exactness: str
     notes: str = ""
     weight: float = 1.0
+    family: str = ""  # the series or kind of evidence it belongs to ("" : its own family)
+
+    @property
+    def family_id(self) -> str:
+        return self.family or self.id
 
     def _f(self, x: float) -> float:
         return math.log(x) if self.scale == "log" else x
@@ -109,15 +120,28 @@ class TargetSet:
             keep = [t for t in keep if t.period_to > after]
         return TargetSet(tuple(keep), self.path)
 
-    def distance(self, stats: Mapping[str, float]) -> float:
-        """Weighted RMS scaled miss of ``stats`` (id -> value, e.g. replicate means)."""
-        total, weights = 0.0, 0.0
+    def families(self) -> dict[str, list[Target]]:
+        """The targets of each family, families in order of first appearance."""
+        out: dict[str, list[Target]] = {}
         for t in self.targets:
-            d = t.scaled_miss(stats.get(t.id, float("nan")))
-            d = MISSING_PENALTY if not np.isfinite(d) else d
-            total += t.weight * d * d
-            weights += t.weight
-        return math.sqrt(total / weights) if weights else 0.0
+            out.setdefault(t.family_id, []).append(t)
+        return out
+
+    def distance(self, stats: Mapping[str, float]) -> float:
+        """Scaled misses of ``stats`` (id -> value, e.g. replicate means) combined by family:
+        the root of the mean over families of each family's weighted mean squared scaled miss
+        (a statistic a run could not compute counts as a miss of ``MISSING_PENALTY``)."""
+        per_family = []
+        for members in self.families().values():
+            total = weights = 0.0
+            for t in members:
+                d = t.scaled_miss(stats.get(t.id, float("nan")))
+                d = MISSING_PENALTY if not np.isfinite(d) else d
+                total += t.weight * d * d
+                weights += t.weight
+            if weights > 0:
+                per_family.append(total / weights)
+        return math.sqrt(sum(per_family) / len(per_family)) if per_family else 0.0
 
     def table(self, replicate_stats: Sequence[Mapping[str, float]]) -> pd.DataFrame:
         """Per target: documented value and tolerance, simulated median and 90% interval over
@@ -134,7 +158,8 @@ class TargetSet:
             rows.append({"id": t.id, "description": t.description, "documented": t.documented, "value": t.value,
                          "low": t.low, "high": t.high, "median": med, "q05": q05, "q95": q95, "n": int(ok.size),
                          "scaled_miss": t.scaled_miss(med), "hit": t.hit(med),
-                         "period": f"{t.period_from:%Y-%m}..{t.period_to:%Y-%m}", "source": t.source_text})
+                         "period": f"{t.period_from:%Y-%m}..{t.period_to:%Y-%m}", "source": t.source_text,
+                         "family": t.family_id})
         return pd.DataFrame(rows)
 
 
@@ -216,7 +241,21 @@ def _parse_target(i: int, item: Any, source: str, seen: set[str]) -> Target:
         low=low, high=high, scale=scale, period_from=_parse_date(per["from"], f"{where}.period.from"),
         period_to=_parse_date(per["to"], f"{where}.period.to"), statistic=statistic,
         source={k: str(v) for k, v in src.items()}, exactness=str(item.get("exactness", "")),
-        notes=str(item.get("notes", "")), weight=_number(item.get("weight", 1.0), f"{where}.weight"))
+        notes=str(item.get("notes", "")), weight=_weight(item.get("weight", 1.0), f"{where}.weight"),
+        family=_family(item.get("family", ""), f"{where}.family"))
+
+
+def _weight(value: Any, where: str) -> float:
+    w = _number(value, where)
+    if w <= 0:
+        raise ConfigError(f"{where}: expected a positive number, got {show(value)}")
+    return w
+
+
+def _family(value: Any, where: str) -> str:
+    if not isinstance(value, str) or len(value) > 100 or (value and not value.replace("_", "").isalnum()):
+        raise ConfigError(f"{where}: expected a short name of letters, digits and underscores, got {show(value)}")
+    return value
 
 
 def load_targets(path: str | Path) -> TargetSet:
