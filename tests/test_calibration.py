@@ -24,10 +24,14 @@ from sahel_sim.config import ConfigError, load_scenario_data, scenario_to_data, 
 from sahel_sim.experiments.calibrate import (
     Prior,
     Sampler,
+    calibration_report,
+    candidate_statistics,
     load_calibration,
+    posterior_table,
     prior_positions,
     priors_markdown,
     scenario_statistics,
+    target_tensions,
     update_parameter_file,
 )
 from sahel_sim.experiments.executors import LocalExecutor
@@ -83,6 +87,32 @@ def test_tiny_calibration_writes_a_weighted_posterior(tiny_config) -> None:
     assert len(list((out / "gen_000" / "runs").glob("*.parquet"))) == 4
     assert len(list((out / "gen_001" / "runs").glob("*.parquet"))) == 2
     assert post["reevaluated_distance"].notna().sum() == 2  # the top particles, rerun with fresh seeds
+    report = calibration_report(cal, result)
+    assert "| 0 |" in report and "| 1 |" in report  # one row per generation
+    assert f"{int(posterior_table(cal.used, post)['hit'].sum())} of 3 targets within tolerance" in report
+    assert "| mechanisms.displacement.flee_per_event | loguniform 60-600 |" in report
+    assert "## Targets that pull against each other" in report
+    cands = candidate_statistics(out, cal.used)
+    assert len(cands) == 6 and list(cands["generation"]) == [0, 0, 0, 0, 1, 1]
+
+
+def test_target_tensions_finds_targets_that_pull_apart() -> None:
+    from sahel_sim.experiments.targets import parse_targets
+
+    def target(tid: str) -> dict:
+        return {"id": tid, "description": tid, "documented": "10", "value": 10, "tolerance": {"low": 5, "high": 20},
+                "scale": "linear", "period": {"from": "2012-01-01", "to": "2012-12-31"},
+                "statistic": {"kind": "stock", "series": "idps", "at": "2012-12-31"},
+                "source": {"publisher": "P", "title": "T", "date": "2012"}}
+
+    targets = parse_targets({"targets": [target("a"), target("b"), target("c")]})
+    x = np.linspace(0.0, 1.0, 20)
+    # a parameter x moves a toward its value and b away from it; c does not care
+    cands = pd.DataFrame({"a": 20 - 10 * x, "b": 10 + 10 * x, "c": 10 + 5 * np.sin(7 * x)})
+    tens = target_tensions(targets, cands)
+    assert list(tens[["target_a", "target_b"]].iloc[0]) == ["a", "b"]
+    assert tens["rho"].iloc[0] == pytest.approx(-1.0)
+    assert target_tensions(targets, cands, max_rho=-1.5).empty
 
 
 def test_calibration_resumes_after_interruption_with_the_same_draws(tiny_config) -> None:

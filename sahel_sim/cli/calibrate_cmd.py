@@ -80,6 +80,7 @@ def calibrate_main(args: argparse.Namespace) -> int:
     from sahel_sim.cli.progress import RunProgress
     from sahel_sim.experiments.calibrate import (
         Sampler,
+        calibration_report,
         load_calibration,
         out_of_sample_report,
         write_shipped_calibration,
@@ -102,6 +103,8 @@ def calibrate_main(args: argparse.Namespace) -> int:
         result = Sampler(cal, executor=executor, out=out, progress=show, notify=show.line,
                          chunk_size=args.chunk_size).run(max_generations=args.max_generations)
     print(f"posterior: {len(result.posterior)} particles -> {out / 'posterior.parquet'}")
+    write_atomic(out / "report.md", calibration_report(cal, result))
+    print(f"report: {out / 'report.md'}")
     if cfg.holdout_after is not None:
         text = out_of_sample_report(cal, result)
         write_atomic(out / "out_of_sample.md", text)

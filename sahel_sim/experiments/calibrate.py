@@ -566,6 +566,113 @@ def posterior_table(targets: TargetSet, posterior: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def candidate_statistics(out: str | Path, targets: TargetSet, *, last: int | None = None) -> pd.DataFrame:
+    """Every candidate a calibration in ``out`` ran, one row each: ``generation``, ``point`` and
+    its statistics averaged over its replicates (the candidates of the ``last`` generations
+    only, when given)."""
+    from sahel_sim.experiments.engine import read_measures
+
+    folders = sorted(Path(out).glob("gen_[0-9][0-9][0-9]"))
+    if last is not None:
+        folders = folders[-last:]
+    frames = []
+    for folder in folders:
+        runs = read_measures(folder)
+        if not len(runs):
+            continue
+        cols = [t for t in targets.ids if t in runs]
+        means = runs.groupby("point", sort=True)[cols].mean().reset_index()
+        means.insert(0, "generation", int(folder.name[4:]))
+        frames.append(means)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["generation", "point"])
+
+
+def target_tensions(targets: TargetSet, candidates: pd.DataFrame, *, top: int = 10,
+                    max_rho: float = -0.1) -> pd.DataFrame:
+    """Pairs of targets that pull against each other among calibration candidates: the
+    Spearman rank correlation, across candidates, of their squared scaled misses. A negative
+    correlation means the candidates that fit one target better fit the other worse. Pairs
+    within one family are kept (a series whose points disagree is worth knowing). The ``top``
+    most negative pairs with a correlation at most ``max_rho``."""
+    misses = {}
+    for t in targets:
+        if t.id in candidates:
+            d = np.array([t.scaled_miss(float(v)) for v in candidates[t.id]])
+            if np.isfinite(d).sum() >= 10 and np.nanstd(d) > 0:
+                misses[t.id] = d * d
+    cols = ["target_a", "family_a", "target_b", "family_b", "rho", "candidates"]
+    if len(misses) < 2:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame(misses)
+    rho = frame.corr(method="spearman", min_periods=10)
+    fam = {t.id: t.family_id for t in targets}
+    ids = list(frame.columns)
+    rows = []
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            r = rho.at[a, b]
+            if np.isfinite(r) and r <= max_rho:
+                n = int((frame[a].notna() & frame[b].notna()).sum())
+                rows.append({"target_a": a, "family_a": fam[a], "target_b": b, "family_b": fam[b], "rho": float(r),
+                             "candidates": n})
+    table = pd.DataFrame(rows, columns=cols)
+    return table.sort_values("rho", kind="stable").head(top).reset_index(drop=True)
+
+
+def calibration_report(cal: Calibration, result: CalibrationResult, *, tension_generations: int = 3) -> str:
+    """The calibration's report (``report.md`` in its output folder): the generations
+    (tolerance, acceptance, effective sample size), the posterior predictive check of every
+    target by family (weighted median and 90% interval of the particles' statistics), the
+    parameters' posteriors against their priors, and the targets that pull against each other
+    among the candidates of the last ``tension_generations`` generations."""
+    post = result.posterior
+    lines = [f"# Calibration report: {cal.config.name}", "",
+             f"{len(cal.keys)} parameters by ABC (APMC) on {len(cal.used)} targets in "
+             f"{len(cal.used.families())} families; population {cal.config.population}, alpha {cal.config.alpha}, "
+             f"{cal.config.replicates} replicate(s) a candidate, master seed {cal.config.seed}.", "",
+             "## Generations", "", "| generation | tolerance | best | median | acceptance | ESS | particles | finished |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for h in result.history:
+        lines.append(f"| {h['generation']} | {h['epsilon']:.3f} | {h['best_distance']:.3f} | {h['median_distance']:.3f} "
+                     f"| {h['acceptance']:.2f} | {h['effective_sample_size']:.1f} | {h['particles']} | {h.get('time', '')} |")
+    table = posterior_table(cal.used, post)
+    table["family"] = [t.family_id for t in cal.used]
+    lines += ["", f"## Posterior predictive check: {int(table['hit'].sum())} of {len(table)} targets within tolerance", "",
+              "Weighted median and 90% interval of the final particles' statistics (each the mean of its replicates).", ""]
+    lines += family_summary(table)
+    lines += ["| target | family | documented | tolerance | posterior median [90%] | miss | |", "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['id']} | {r['family']} | {r['documented']} | {_num(r['low'])}-{_num(r['high'])} | "
+                     f"{_num(r['median'])} [{_num(r['q05'])}, {_num(r['q95'])}] | {r['scaled_miss']:+.2f} | "
+                     f"{'hit' if r['hit'] else 'MISS'} |")
+    w = post["weight"].to_numpy()
+    lines += ["", "## Parameters", "", "Weighted posterior median and 90% interval; position of the median in the prior "
+              "(0 at low, 1 at high, log scale for log-uniform priors).", "",
+              "| parameter | prior | posterior median [90%] | position |", "|---|---|---|---:|"]
+    for key, prior in cal.config.priors.items():
+        x = post[key].to_numpy(dtype=float)
+        order = np.argsort(x)
+        cw = np.cumsum(w[order]) / w.sum()
+        q = [float(x[order][min(np.searchsorted(cw, p), len(x) - 1)]) for p in (0.05, 0.5, 0.95)]
+        lo, hi = prior.box
+        pos = ((math.log(q[1]) if prior.distribution == "loguniform" else q[1]) - lo) / (hi - lo)
+        lines.append(f"| {key} | {prior.distribution} {prior.low:g}-{prior.high:g} | {q[1]:.4g} [{q[0]:.4g}, {q[2]:.4g}] "
+                     f"| {pos:.2f} |")
+    cands = candidate_statistics(result.out, cal.used, last=tension_generations)
+    tens = target_tensions(cal.used, cands)
+    lines += ["", "## Targets that pull against each other", "",
+              f"Spearman correlation of squared scaled misses across the {len(cands)} candidates of the last "
+              f"{tension_generations} generations: negative when the candidates that fit one target better fit the "
+              "other worse. The ten most negative pairs (at most -0.1).", ""]
+    if len(tens):
+        lines += ["| target | family | target | family | correlation |", "|---|---|---|---|---:|"]
+        for _, r in tens.iterrows():
+            lines.append(f"| {r['target_a']} | {r['family_a']} | {r['target_b']} | {r['family_b']} | {r['rho']:+.2f} |")
+    else:
+        lines.append("No pair of targets pulls against another by that measure.")
+    return "\n".join(lines) + "\n"
+
+
 def _logsumexp(a: np.ndarray) -> np.ndarray:
     m = a.max(axis=1, keepdims=True)
     return (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))).ravel()
