@@ -913,40 +913,50 @@ def family_summary(table: pd.DataFrame) -> list[str]:
 
 def validation_figure(targets: TargetSet, table: pd.DataFrame, path: str | Path, *, title: str,
                       acled: Mapping[str, float] | None = None, simulated: bool = True) -> Path:
-    """Every target on one axis of scaled misses: the tolerance is [-1, 1], the documented
-    value 0; dots are simulated medians, bars their 90% intervals, crosses the ACLED export."""
+    """Every target on an axis of scaled misses, one panel per target family: the tolerance is
+    [-1, 1], the documented value 0; dots are simulated medians, bars their 90% intervals,
+    crosses the ACLED export."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     by_id = {t.id: t for t in targets}
-    n = len(table)
-    fig, ax = plt.subplots(figsize=(9.5, 0.36 * n + 1.6))
-    ax.axvspan(-1, 1, color="#d9ead3", zorder=0, label="tolerance")
-    ax.axvline(0, color="#38761d", lw=1, zorder=1, label="documented value")
+    table = table.assign(family=[by_id[i].family_id for i in table["id"]])
+    groups = list(table.groupby("family", sort=False))
+    sizes = [len(rows) for _, rows in groups]
+    height = 0.36 * sum(sizes) + 0.55 * len(groups) + 1.2
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9.5, height),
+                             sharex=True, squeeze=False, gridspec_kw={"height_ratios": [n + 0.6 for n in sizes]})
     lim = 3.0
-    for i, (_, r) in enumerate(table.iterrows()):
-        y = n - 1 - i
-        t = by_id[r["id"]]
-        if simulated and np.isfinite(r["median"]):
-            lo, med, hi = (np.clip(t.scaled_miss(v), -lim, lim) if np.isfinite(t.scaled_miss(v)) else -lim
-                           for v in (r["q05"], r["median"], r["q95"]))
-            colour = "#1f4e79" if r["hit"] else "#c00000"
-            ax.plot([lo, hi], [y, y], color=colour, lw=2, zorder=2)
-            ax.plot([med], [y], "o", color=colour, zorder=3)
-            ax.text(lim + 0.1, y, f"{_num(r['median'])} (doc. {_num(t.value)})", va="center", fontsize=7)
-        if acled is not None and np.isfinite(acled.get(r["id"], float("nan"))):
-            d = t.scaled_miss(acled[r["id"]])
-            if np.isfinite(d):
-                ax.plot([np.clip(d, -lim, lim)], [y], "x", color="black", zorder=4)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels(list(table["id"])[::-1], fontsize=8)
-    ax.set_xlim(-lim, lim)
-    ax.set_xlabel("scaled miss (0 = documented value, \u00b11 = tolerance edge; log scale for counts and ratios)")
-    ax.set_title(f"Calibration targets: {title}", fontsize=10)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
-    fig.tight_layout()
+    for ax, (family, rows) in zip(axes[:, 0], groups, strict=True):
+        n = len(rows)
+        ax.axvspan(-1, 1, color="#d9ead3", zorder=0, label="tolerance")
+        ax.axvline(0, color="#38761d", lw=1, zorder=1, label="documented value")
+        for i, (_, r) in enumerate(rows.iterrows()):
+            y = n - 1 - i
+            t = by_id[r["id"]]
+            if simulated and np.isfinite(r["median"]):
+                lo, med, hi = (np.clip(t.scaled_miss(v), -lim, lim) if np.isfinite(t.scaled_miss(v)) else -lim
+                               for v in (r["q05"], r["median"], r["q95"]))
+                colour = "#1f4e79" if r["hit"] else "#c00000"
+                ax.plot([lo, hi], [y, y], color=colour, lw=2, zorder=2)
+                ax.plot([med], [y], "o", color=colour, zorder=3)
+                ax.text(lim + 0.1, y, f"{_num(r['median'])} (doc. {_num(t.value)})", va="center", fontsize=7)
+            if acled is not None and np.isfinite(acled.get(r["id"], float("nan"))):
+                d = t.scaled_miss(acled[r["id"]])
+                if np.isfinite(d):
+                    ax.plot([np.clip(d, -lim, lim)], [y], "x", color="black", zorder=4)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(list(rows["id"])[::-1], fontsize=8)
+        ax.set_ylim(-0.6, n - 0.4)
+        hits = f": {int(rows['hit'].sum())} of {n} within tolerance" if simulated else ""
+        ax.set_title(f"{family}{hits}", fontsize=8, loc="left")
+    axes[0, 0].set_xlim(-lim, lim)
+    axes[-1, 0].set_xlabel("scaled miss (0 = documented value, \u00b11 = tolerance edge; log scale for counts and ratios)")
+    fig.suptitle(f"Calibration targets by family: {title}", fontsize=10)
+    axes[0, 0].legend(loc="lower left", fontsize=7, framealpha=0.9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))
     path = save_figure(fig, path)
     plt.close(fig)
     return path
