@@ -288,3 +288,45 @@ def test_shipped_parameters_sit_inside_their_priors() -> None:
     pos = prior_positions(cal.config.priors, scenario_to_data(validate_scenario(cal.base_data)))
     bad = pos[(pos["status"] != "inside") & (pos["note"] == "")]
     assert bad.empty, bad[["parameter", "value", "low", "high", "status"]].to_string()
+
+
+def test_a_calibration_that_cannot_beat_the_current_parameters_leaves_them(tiny_config, capsys) -> None:
+    from sahel_sim.cli import main
+
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    # a prior far from the shipped 45 people a violent event: every particle displaces too few
+    cfg["priors"]["mechanisms.displacement.flee_per_event"] = {"distribution": "loguniform", "low": 0.5, "high": 1.0}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    before = (tiny_config.parent / "parameters.yaml").read_text(encoding="utf-8")
+    code = main(["calibrate", str(tiny_config), "--workers", "0", "--quiet"])
+    assert code == 0
+    out = tiny_config.parent / cfg["out"]
+    best = yaml.safe_load((out / "best.yaml").read_text(encoding="utf-8"))
+    incumbent = pd.read_parquet(out / "incumbent" / "runs" / next(p.name for p in (out / "incumbent" / "runs").iterdir()))
+    assert len(incumbent) == 1 and math.isfinite(best["incumbent_distance"])
+    post = pd.read_parquet(out / "posterior.parquet")
+    printed = capsys.readouterr().out
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"The current parameter values on the same seeds: {best['incumbent_distance']:.3f}" in report
+    after = (tiny_config.parent / "parameters.yaml").read_text(encoding="utf-8")
+    assert best["incumbent_distance"] < post["reevaluated_distance"].min()
+    assert after == before and "is left as it is" in printed and "wrote" not in printed
+    assert "so the parameter file is left as it is" in report
+
+
+def test_a_calibration_that_beats_the_current_parameters_rewrites_them(tiny_config, capsys) -> None:
+    from sahel_sim.cli import main
+
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    params = tiny_config.parent / "parameters.yaml"
+    # the current parameters send almost nobody abroad; the priors are around the shipped values
+    params.write_text(update_parameter_file(params, {"mechanisms.displacement.foreign_weight": 0.01}), encoding="utf-8")
+    cfg["priors"]["mechanisms.displacement.flee_per_event"] = {"distribution": "loguniform", "low": 30, "high": 60}
+    cfg["priors"]["mechanisms.displacement.foreign_weight"] = {"low": 1.5, "high": 2.2}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    assert main(["calibrate", str(tiny_config), "--workers", "0", "--quiet"]) == 0
+    best = yaml.safe_load((tiny_config.parent / cfg["out"] / "best.yaml").read_text(encoding="utf-8"))
+    post = pd.read_parquet(tiny_config.parent / cfg["out"] / "posterior.parquet")
+    assert post["reevaluated_distance"].min() < best["incumbent_distance"]
+    written = yaml.safe_load(params.read_text(encoding="utf-8"))["mechanisms"]["displacement"]["foreign_weight"]
+    assert 1.5 <= written <= 2.2 and "wrote" in capsys.readouterr().out

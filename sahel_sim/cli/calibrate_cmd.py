@@ -110,7 +110,13 @@ def calibrate_main(args: argparse.Namespace) -> int:
         write_atomic(out / "out_of_sample.md", text)
         print(text)
         return 0
-    if not args.no_write:
+    if result.incumbent_distance is not None:
+        print(f"re-evaluation seeds: best particle distance {result.best_distance:.3f}, current parameters "
+              f"{result.incumbent_distance:.3f}")
+    if result.incumbent_wins and not args.no_write:
+        print(f"the current parameters fit at least as well as every re-evaluated particle: "
+              f"{cal.resolve(cfg.parameters_file)} is left as it is")
+    elif not args.no_write:
         written = write_shipped_calibration(cal, result)
         for path in written:
             print(f"wrote {path}")

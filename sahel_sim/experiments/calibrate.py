@@ -127,6 +127,8 @@ class CalibrationConfig(_Strict):
     point_estimate: Literal["best", "weighted_median"] = "best"
     reevaluate_top: int = Field(8, ge=0, description="best particles rerun with fresh seeds to choose the point estimate (0: off)")
     reevaluate_seeds: int = Field(10, ge=0, le=1000, description="fresh seeds per re-evaluated particle")
+    reevaluate_incumbent: bool = Field(True, description="also rerun the scenario's current parameter values with the "
+                                       "same fresh seeds; the parameter file is rewritten only if a particle beats them")
     executor: ExecutorSpec = ExecutorSpec()
     out: str = Field("../results/calibration", description="output folder")
 
@@ -298,6 +300,21 @@ class CalibrationResult:
     history: list[dict[str, Any]]
     point: dict[str, float]
     replicate_stats: list[dict[str, float]] = field(default_factory=list)
+    incumbent_distance: float | None = None  # the current parameter values' distance on the re-evaluation seeds
+
+    @property
+    def best_distance(self) -> float | None:
+        """The point estimate's distance on the re-evaluation seeds (None without re-evaluation)."""
+        post = self.posterior
+        if "reevaluated_distance" not in post or not post["reevaluated_distance"].notna().any():
+            return None
+        return float(post["reevaluated_distance"].min())
+
+    @property
+    def incumbent_wins(self) -> bool:
+        """The current parameter values fit at least as well as every re-evaluated particle."""
+        best = self.best_distance
+        return self.incumbent_distance is not None and best is not None and self.incumbent_distance <= best
 
 
 class Sampler:
@@ -429,6 +446,24 @@ class Sampler:
         write_atomic(self.out / "reevaluation.parquet", parquet_bytes(pa.Table.from_pandas(table, preserve_index=False)))
         return table
 
+    def reevaluate_incumbent(self) -> float:
+        """Rerun the scenario's current parameter values (the base scenario, no overrides) with
+        the re-evaluation seeds; their distance by median statistics, comparable with the
+        particles' ``reevaluated_distance``."""
+        from sahel_sim.experiments.engine import execute_plan, read_measures
+
+        folder = self.out / "incumbent"
+        seeds = reevaluation_seeds(self.cfg.seed, self.cfg.reevaluate_seeds)
+        plan = statistics_plan(self.cal.base_data, [{}], seeds, self.cal.targets, kind="calibration",
+                               name=f"{self.cfg.name} incumbent", master_seed=self.cfg.seed,
+                               source=f"{self.cal.path} (incumbent)", parameters=[])
+        execute_plan(plan, folder, executor=self.executor, progress=self.progress,
+                     notify=lambda text: self.notify(f"{folder.name}: {text}"), chunk_size=self.chunk_size,
+                     label="incumbent")
+        runs = read_measures(folder)
+        med = {t: float(runs[t].median()) if len(runs) and t in runs else float("nan") for t in self.cal.targets.ids}
+        return self.cal.used.distance(med)
+
     # ------------------------------------------------------------------ the loop
     def run(self, *, max_generations: int | None = None) -> CalibrationResult:
         """Run (or resume) the calibration; the output folder is locked meanwhile."""
@@ -519,11 +554,17 @@ class Sampler:
             posterior = posterior.merge(self.reevaluate(parts), on="particle", how="left")
         write_atomic(self.out / "posterior.parquet", parquet_bytes(pa.Table.from_pandas(posterior, preserve_index=False)))
         point = self.point_estimate(posterior)
+        incumbent = None
+        if self.cfg.reevaluate_incumbent and self.cfg.reevaluate_top and self.cfg.reevaluate_seeds:
+            incumbent = self.reevaluate_incumbent()
         import yaml
 
-        write_atomic(self.out / "best.yaml", yaml.safe_dump({"name": self.cfg.name, "point_estimate": self.cfg.point_estimate,
-                                                             "values": point}, sort_keys=False))
-        return CalibrationResult(out=self.out, posterior=posterior, history=history, point=point)
+        best = {"name": self.cfg.name, "point_estimate": self.cfg.point_estimate, "values": point}
+        if incumbent is not None:
+            best["incumbent_distance"] = incumbent
+        write_atomic(self.out / "best.yaml", yaml.safe_dump(best, sort_keys=False))
+        return CalibrationResult(out=self.out, posterior=posterior, history=history, point=point,
+                                 incumbent_distance=incumbent)
 
     def point_estimate(self, posterior: pd.DataFrame) -> dict[str, float]:
         if self.cfg.point_estimate == "best":
@@ -635,6 +676,16 @@ def calibration_report(cal: Calibration, result: CalibrationResult, *, tension_g
     for h in result.history:
         lines.append(f"| {h['generation']} | {h['epsilon']:.3f} | {h['best_distance']:.3f} | {h['median_distance']:.3f} "
                      f"| {h['acceptance']:.2f} | {h['effective_sample_size']:.1f} | {h['particles']} | {h.get('time', '')} |")
+    if result.best_distance is not None:
+        lines += ["", "## Point estimate", "",
+                  f"The {int(post['reevaluated_distance'].notna().sum())} best particles rerun with "
+                  f"{cal.config.reevaluate_seeds} fresh seeds: the best has distance {result.best_distance:.3f} "
+                  "(by its median statistics)."]
+        if result.incumbent_distance is not None:
+            verdict = ("they fit at least as well, so the parameter file is left as it is" if result.incumbent_wins
+                       else "the best particle fits better and is written to the parameter file")
+            lines[-1] += (f" The current parameter values on the same seeds: {result.incumbent_distance:.3f}; "
+                          f"{verdict} (unless --no-write).")
     table = posterior_table(cal.used, post)
     table["family"] = [t.family_id for t in cal.used]
     lines += ["", f"## Posterior predictive check: {int(table['hit'].sum())} of {len(table)} targets within tolerance", "",
