@@ -342,7 +342,8 @@ class Sampler:
     def fingerprint(self) -> str:
         text = json.dumps({"config": self.cfg.model_dump(mode="json", exclude={"out", "executor", "max_generations",
                                                                                 "min_acceptance", "point_estimate",
-                                                                                "reevaluate_top", "reevaluate_seeds"}),
+                                                                                "reevaluate_top", "reevaluate_seeds",
+                                                                                "reevaluate_incumbent"}),
                            "base": self.cal.base_data, "targets": [t.id for t in self.cal.targets],
                            "statistics": [repr(t.statistic) for t in self.cal.targets]}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
