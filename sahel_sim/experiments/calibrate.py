@@ -667,8 +667,14 @@ def calibration_report(cal: Calibration, result: CalibrationResult, *, tension_g
     target by family (weighted median and 90% interval of the particles' statistics), the
     parameters' posteriors against their priors, and the targets that pull against each other
     among the candidates of the last ``tension_generations`` generations."""
+    import platform
+
+    from sahel_sim.io.manifest import git_commit
+
     post = result.posterior
     lines = [f"# Calibration report: {cal.config.name}", "",
+             f"Written on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit `{git_commit()}`, {platform.system()} "
+             f"{platform.machine()}, from the calibration in `{result.out}`.", "",
              f"{len(cal.keys)} parameters by ABC (APMC) on {len(cal.used)} targets in "
              f"{len(cal.used.families())} families; population {cal.config.population}, alpha {cal.config.alpha}, "
              f"{cal.config.replicates} replicate(s) a candidate, master seed {cal.config.seed}.", "",
