@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reevaluate-seeds", type=int, default=None, metavar="N",
                    help="override the config's reevaluate_seeds: fresh seeds per re-evaluated particle (0: none)")
     p.add_argument("--no-write", action="store_true", help="do not rewrite the parameter file")
+    p.add_argument("--report", type=Path, default=None,
+                   help="also write the calibration report here (e.g. calibration/abc_report.md; it is always "
+                        "written as report.md in the output folder)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=calibrate_main)
 
@@ -103,8 +106,12 @@ def calibrate_main(args: argparse.Namespace) -> int:
         result = Sampler(cal, executor=executor, out=out, progress=show, notify=show.line,
                          chunk_size=args.chunk_size).run(max_generations=args.max_generations)
     print(f"posterior: {len(result.posterior)} particles -> {out / 'posterior.parquet'}")
-    write_atomic(out / "report.md", calibration_report(cal, result))
+    report = calibration_report(cal, result)
+    write_atomic(out / "report.md", report)
     print(f"report: {out / 'report.md'}")
+    if args.report is not None:
+        write_atomic(args.report, report)
+        print(f"wrote {args.report}")
     if cfg.holdout_after is not None:
         text = out_of_sample_report(cal, result)
         write_atomic(out / "out_of_sample.md", text)
