@@ -103,6 +103,19 @@ def test_a_folder_of_other_targets_is_refused(tmp_path) -> None:
     fewer = targets.select(targets.ids[:3])
     with pytest.raises(ConfigError, match="measured other targets"):
         execute_plan(dataclasses.replace(plan, targets=fewer), tmp_path / "o", executor=LocalExecutor(0))
+    # the same target ids measured another way (a statistic's definition changed): refused too,
+    # so no report mixes statistics computed under the old definition with the new
+    import yaml
+
+    from sahel_sim.experiments.targets import parse_targets
+
+    data = yaml.safe_load((ROOT / "calibration" / "targets.yaml").read_text(encoding="utf-8"))
+    share = next(t for t in data["targets"] if t["id"] == "refugees_2012_share_mauritania")
+    share["statistic"].pop("countries")
+    changed = parse_targets(data)
+    assert changed.ids == targets.ids and changed.statistics_digest() != targets.statistics_digest()
+    with pytest.raises(ConfigError, match="under other definitions"):
+        execute_plan(dataclasses.replace(plan, targets=changed), tmp_path / "o", executor=LocalExecutor(0))
 
 
 def test_a_worker_stores_its_own_run(tmp_path) -> None:

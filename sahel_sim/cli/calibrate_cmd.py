@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--report", type=Path, default=None, help="write the table as Markdown here (e.g. calibration/validation.md)")
     v.add_argument("--figure", type=Path, default=None, help="write the figure here (e.g. calibration/validation.png)")
     v.add_argument("--out", type=Path, default=None,
-                   help="results folder of the runs (default: results/validate/<scenario>-<digest>-<seed>/); "
+                   help="results folder of the runs (default: results/validate/<scenario>-<digest>-<targets digest>-<seed>/); "
                         "rerunning the same command (or asking for more seeds) resumes there")
     add_executor_args(v)
     v.add_argument("--quiet", action="store_true", help="no progress display")
@@ -185,10 +185,11 @@ def validate_main(args: argparse.Namespace) -> int:
         executor = make_executor(args)
         from sahel_sim.experiments.engine import scenario_digest
 
-        out = args.out or Path("results") / "validate" / f"{scenario.name}-{scenario_digest(scenario)[:8]}-{args.seed}"
         series = refugee_series.series_statistics() if refugee_series.covers(scenario.start_date,
                                                                              scenario.end_date) else None
         both = TargetSet(targets.targets + series.targets, targets.path) if series else targets
+        out = args.out or (Path("results") / "validate" /
+                           f"{scenario.name}-{scenario_digest(scenario)[:8]}-{both.statistics_digest()[:8]}-{args.seed}")
         with RunProgress(enabled=not args.quiet) as show:
             rows = scenario_statistics(data, {}, seeds, both, executor=executor, out=out, master_seed=args.seed,
                                        progress=show, notify=note, chunk_size=args.chunk_size,

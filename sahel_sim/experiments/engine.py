@@ -168,6 +168,7 @@ class Plan:
             "n_points": len(self.points), "n_runs": self.n_runs, "parameters": list(self.parameters),
             "measures": "outcomes" if self.targets is None else "target statistics",
             "targets": None if self.targets is None else list(self.targets.ids),
+            "target_statistics": None if self.targets is None else self.targets.statistics_digest(),
             "points": [{"point": p.index, "label": p.label, "values": p.values,
                         "scenario_digest": scenario_digest(p.scenario)} for p in self.points],
             "replicate_parameters": list(self.replicate_parameters()),
@@ -349,6 +350,9 @@ def _check_resume(store: RunStore, plan: Plan) -> list[str]:
         elif problem is None and old.get("targets") != (None if plan.targets is None else list(plan.targets.ids)) \
                 and "measures" in old:
             problem = "its runs measured other targets"
+        elif problem is None and plan.targets is not None and store.finished() \
+                and old.get("target_statistics") != plan.targets.statistics_digest():
+            problem = "its runs computed the targets' statistics under other definitions (targets.yaml changed)"
     if problem:
         raise ConfigError(f"{store.root}: results of a different {plan.kind} ({problem}); choose another --out")
     return notes

@@ -103,6 +103,15 @@ class TargetSet:
     def statistics(self) -> dict[str, Statistic]:
         return {t.id: t.statistic for t in self.targets}
 
+    def statistics_digest(self) -> str:
+        """A digest of what the targets measure (ids, statistic kinds and specs): runs whose
+        statistics were computed under another digest cannot be reused."""
+        import hashlib
+        import json
+
+        text = json.dumps([[t.id, t.statistic.kind, t.statistic.spec] for t in self.targets], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def select(self, ids: Iterable[str] | None = None, *, until: dt.date | None = None,
                after: dt.date | None = None) -> TargetSet:
         """Targets by id and/or by period: ``until`` keeps those ending on or before the date,
