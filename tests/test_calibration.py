@@ -331,3 +331,22 @@ def test_a_calibration_that_beats_the_current_parameters_rewrites_them(tiny_conf
     assert post["reevaluated_distance"].min() < best["incumbent_distance"]
     written = yaml.safe_load(params.read_text(encoding="utf-8"))["mechanisms"]["displacement"]["foreign_weight"]
     assert 1.5 <= written <= 2.2 and "wrote" in capsys.readouterr().out
+
+
+def test_the_docs_summary_of_the_abc_report_comes_from_the_report() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("abc_summary", ROOT / "scripts" / "abc_summary.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    report = (ROOT / "calibration" / "abc_report.md").read_text(encoding="utf-8")
+    text = mod.summary(report)
+    gens = [ln for ln in report.split("## Generations")[1].split("## ")[0].splitlines() if ln.startswith("| ")][1:]
+    assert all(ln.split("|")[1:4] == row.split("|")[1:4] for ln, row in zip(gens, [r for r in text.splitlines()
+               if r.startswith("| ")][1:], strict=True))
+    # a parameter is listed as constrained when its 90% interval is under half its prior's range
+    narrow = report.replace("| loguniform 0.005-0.08 | 0.00768 [0.005, 0.02053] |",
+                            "| loguniform 0.005-0.08 | 0.00768 [0.006, 0.01] |")
+    assert narrow != report and "`mechanisms.expansion.rate_per_week` 0.00768" in mod.summary(narrow)
+    doc = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+    assert text in doc, "docs/calibration.md: run scripts/abc_summary.py after regenerating the report"
