@@ -538,7 +538,10 @@ class Sampler:
         table = pq.read_table(path)
         info = json.loads(table.schema.metadata[b"info"])
         f = table.to_pandas()
-        z = f[[f"z:{k}" for k in self.cal.keys]].to_numpy()
+        # C order, as the particles were in memory: pandas hands the block back in Fortran
+        # order, and np.cov on it adds in another order (last-bit differences that changed the
+        # next generation's draws, so a resumed calibration could not reuse its runs)
+        z = np.ascontiguousarray(f[[f"z:{k}" for k in self.cal.keys]].to_numpy(dtype=np.float64))
         stats = [{t: float(row[f"stat:{t}"]) for t in self.cal.targets.ids} for _, row in f.iterrows()]
         return Particles(list(f["particle"]), z, f["log_iw"].to_numpy(), f["distance"].to_numpy(), stats), info
 
