@@ -374,3 +374,13 @@ def test_reloaded_particles_propose_the_same_candidates(tiny_config, tmp_path) -
     first, _ = sampler.propose(1, parts)
     again, _ = sampler.propose(1, back)
     assert np.array_equal(first, again)
+
+
+def test_a_finished_calibration_resumes_for_more_generations(tiny_config) -> None:
+    cal, first = _calibrate(tiny_config)
+    out = first.out
+    assert (out / "reevaluate_g001").is_dir()
+    more = Sampler(cal, executor=LocalExecutor(0), out=out).run(max_generations=2)
+    assert [h["generation"] for h in more.history] == [0, 1, 2]
+    assert (out / "reevaluate_g002").is_dir() and (out / "reevaluate_g001").is_dir()
+    assert more.posterior["reevaluated_distance"].notna().sum() == 2

@@ -436,7 +436,10 @@ class Sampler:
         pick the point estimate without that bias."""
         top = np.argsort(parts.distance, kind="stable")[: self.cfg.reevaluate_top]
         seeds = reevaluation_seeds(self.cfg.seed, self.cfg.reevaluate_seeds)
-        frame, _ = self.run_candidates(self.out / "reevaluate", parts.z[top], seeds, label="re-evaluation")
+        # one folder per final generation: a calibration resumed for more generations
+        # re-evaluates its new best particles without touching the earlier re-evaluation
+        last = max(int(pid.split("c")[0][1:]) for pid in parts.ids)
+        frame, _ = self.run_candidates(self.out / f"reevaluate_g{last:03d}", parts.z[top], seeds, label="re-evaluation")
         rows = []
         for c, i in enumerate(top):
             runs = frame[frame["point"] == c]
