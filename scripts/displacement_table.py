@@ -11,12 +11,15 @@ of the refugee series, and the commit and date the report names. No figure is ty
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from doc_blocks import block_cli  # noqa: E402
+
 START, END = "<!-- displacement-table:start -->", "<!-- displacement-table:end -->"
 
 ROWS = (  # target id -> label in the table
@@ -66,20 +69,8 @@ def table(report: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--report", type=Path, default=ROOT / "calibration" / "validation.md")
-    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "displacement.md")
-    args = ap.parse_args(argv)
-    doc = args.doc.read_text(encoding="utf-8")
-    if START not in doc or END not in doc:
-        print(f"{args.doc}: markers {START} ... {END} not found", file=sys.stderr)
-        return 2
-    block = table(args.report.read_text(encoding="utf-8"))
-    head, rest = doc.split(START, 1)
-    _, tail = rest.split(END, 1)
-    args.doc.write_text(f"{head}{START}\n{block}\n{END}{tail}", encoding="utf-8")
-    print(f"wrote {args.doc}")
-    return 0
+    return block_cli(argv, description=__doc__, report=ROOT / "calibration" / "validation.md", doc=ROOT / "docs" / "displacement.md", start=START, end=END,
+                     render=table)
 
 
 if __name__ == "__main__":
