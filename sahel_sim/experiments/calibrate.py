@@ -578,12 +578,8 @@ class Sampler:
             by = "reevaluated_distance" if "reevaluated_distance" in posterior else "distance"
             best = posterior.sort_values([by, "distance"], kind="stable").iloc[0]
             return {k: float(best[k]) for k in self.cal.keys}
-        out = {}
-        for k in self.cal.keys:
-            order = np.argsort(posterior[k].to_numpy())
-            cw = np.cumsum(posterior["weight"].to_numpy()[order])
-            out[k] = float(posterior[k].to_numpy()[order][np.searchsorted(cw, 0.5 * cw[-1])])
-        return out
+        w = posterior["weight"].to_numpy()
+        return {k: weighted_quantiles(posterior[k].to_numpy(dtype=float), w, (0.5,))[0] for k in self.cal.keys}
 
 
 def generation_line(info: Mapping[str, Any]) -> str:
@@ -594,6 +590,15 @@ def generation_line(info: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- posterior predictive
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, probs: Iterable[float]) -> list[float]:
+    """The values of ``x`` (weights ``w``) at which the normalised cumulative weight first
+    reaches each of ``probs``."""
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    cw = cw / cw[-1]
+    return [float(x[order][min(int(np.searchsorted(cw, p)), len(x) - 1)]) for p in probs]
+
+
 def posterior_table(targets: TargetSet, posterior: pd.DataFrame) -> pd.DataFrame:
     """Per target, the weighted median and 90% interval of the particles' mean statistics."""
     w = posterior["weight"].to_numpy()
@@ -603,10 +608,7 @@ def posterior_table(targets: TargetSet, posterior: pd.DataFrame) -> pd.DataFrame
         x = posterior[col].to_numpy(dtype=float) if col in posterior else np.full(len(w), np.nan)
         ok = np.isfinite(x)
         if ok.any():
-            order = np.argsort(x[ok])
-            cw = np.cumsum(w[ok][order])
-            cw = cw / cw[-1]
-            q = [float(x[ok][order][np.searchsorted(cw, p)]) for p in (0.05, 0.5, 0.95)]
+            q = weighted_quantiles(x[ok], w[ok], (0.05, 0.5, 0.95))
         else:
             q = [float("nan")] * 3
         rows.append({"id": t.id, "documented": t.documented, "value": t.value, "low": t.low, "high": t.high,
@@ -714,10 +716,7 @@ def calibration_report(cal: Calibration, result: CalibrationResult, *, tension_g
               "(0 at low, 1 at high, log scale for log-uniform priors).", "",
               "| parameter | prior | posterior median [90%] | position |", "|---|---|---|---:|"]
     for key, prior in cal.config.priors.items():
-        x = post[key].to_numpy(dtype=float)
-        order = np.argsort(x)
-        cw = np.cumsum(w[order]) / w.sum()
-        q = [float(x[order][min(np.searchsorted(cw, p), len(x) - 1)]) for p in (0.05, 0.5, 0.95)]
+        q = weighted_quantiles(post[key].to_numpy(dtype=float), w, (0.05, 0.5, 0.95))
         lo, hi = prior.box
         pos = ((math.log(q[1]) if prior.distribution == "loguniform" else q[1]) - lo) / (hi - lo)
         lines.append(f"| {key} | {prior.distribution} {prior.low:g}-{prior.high:g} | {q[1]:.4g} [{q[0]:.4g}, {q[2]:.4g}] "
