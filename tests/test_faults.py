@@ -145,6 +145,26 @@ def test_a_locked_folder_is_refused_naming_its_holder(tmp_path) -> None:
     assert code == 0, err
 
 
+def test_a_refusal_in_the_instant_before_the_holder_writes_its_pid_still_names_it(tmp_path) -> None:
+    import fcntl
+    import json
+    import threading
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked, nothing written yet
+    info = {"pid": 4242, "host": "elsewhere", "since": "2026-01-01T00:00:00+00:00", "command": "x"}
+    writer = threading.Timer(0.1, lambda: os.pwrite(fd, json.dumps(info).encode(), 0))
+    writer.start()
+    try:
+        with pytest.raises(Exception, match=r"in use by another sahel-sim \(pid 4242 on host elsewhere"):
+            FolderLock(folder).acquire()
+    finally:
+        writer.join()
+        os.close(fd)
+
+
 def test_two_sweeps_on_one_folder_do_each_run_once(tmp_path) -> None:
     path = sweep_file(tmp_path, end="2019-06-03", replicates=3)
     out = tmp_path / "out"
@@ -162,7 +182,7 @@ def test_two_sweeps_on_one_folder_do_each_run_once(tmp_path) -> None:
     # either one was refused (exit 2, naming the other) or the second found everything done
     assert codes in ([0, 0], [0, 2])
     if codes == [0, 2]:
-        assert any("in use by another sahel-sim (pid" in e for _, e in results)
+        assert any("in use by another sahel-sim (" in e for _, e in results)
     assert done == 6
     assert len(RunStore(out).read_index()) == 6 and len(load_outcomes(out)) == 6
 

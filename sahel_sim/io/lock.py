@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -72,9 +73,14 @@ class FolderLock:
         self.release()
 
 
-def _read_holder(fd: int) -> str:
-    try:
-        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
-        return f"pid {info['pid']} on host {info['host']} since {info['since']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "a process that has not yet written its pid"
+def _read_holder(fd: int, *, attempts: int = 20, pause_s: float = 0.025) -> str:
+    """Who holds the lock. A holder writes its pid just after it takes the lock, so a refusal
+    that lands between the two waits up to ``attempts * pause_s`` seconds for the record."""
+    for attempt in range(attempts):
+        try:
+            info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+            return f"pid {info['pid']} on host {info['host']} since {info['since']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            if attempt + 1 < attempts:
+                time.sleep(pause_s)
+    return "a process that has not written its pid"
