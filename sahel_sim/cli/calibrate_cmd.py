@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "choose the point estimate (0: no re-evaluation)")
     p.add_argument("--reevaluate-seeds", type=int, default=None, metavar="N",
                    help="override the config's reevaluate_seeds: fresh seeds per re-evaluated particle (0: none)")
+    p.add_argument("--refine", action="store_true",
+                   help="instead of the ABC, refine the current parameter values by a compass search on the same "
+                        "distance (the config's 'refine' section; output folder <out>-refine); the parameter file is "
+                        "rewritten only if the refined values are better on fresh seeds")
+    p.add_argument("--max-polls", type=int, default=None, metavar="N", help="with --refine: override refine.max_polls")
     p.add_argument("--no-write", action="store_true", help="do not rewrite the parameter file")
     p.add_argument("--report", type=Path, default=None,
                    help="also write the calibration report here (e.g. calibration/abc_report.md; it is always "
@@ -81,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def calibrate_main(args: argparse.Namespace) -> int:
     from sahel_sim.cli.progress import RunProgress
+    from sahel_sim.config import ConfigError
     from sahel_sim.experiments.calibrate import (
         Sampler,
         calibration_report,
@@ -92,6 +98,10 @@ def calibrate_main(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("population", args.population), ("replicates", args.replicates),
                                    ("reevaluate_top", args.reevaluate_top), ("reevaluate_seeds", args.reevaluate_seeds))
                  if v is not None}
+    if args.max_polls is not None:
+        if not args.refine:
+            raise ConfigError("--max-polls: only with --refine")
+        overrides["refine"] = {**_raw_refine(args.config), "max_polls": args.max_polls}
     cal = load_calibration(args.config, holdout_after=args.holdout_after, out=args.out, overrides=overrides)
     cfg = cal.config
     out = Path(args.out) if args.out else cal.resolve(cfg.out)
@@ -100,6 +110,10 @@ def calibrate_main(args: argparse.Namespace) -> int:
     workers = cfg.executor.workers if cfg.executor.kind == "local" else None
     scheduler = cfg.executor.scheduler if cfg.executor.kind == "dask" else None
     executor = make_executor(args, default_workers=workers, scheduler=scheduler)
+    if args.refine:
+        if args.out is None:
+            out = out.with_name(out.name + "-refine")
+        return refine_main(args, cal, executor, out)
     print(f"calibrating {len(cal.keys)} parameters on {len(cal.used)} of {len(cal.targets)} targets "
           f"({executor.describe()}) -> {out}")
     with RunProgress(enabled=not args.quiet) as show:
@@ -127,6 +141,58 @@ def calibrate_main(args: argparse.Namespace) -> int:
         written = write_shipped_calibration(cal, result)
         for path in written:
             print(f"wrote {path}")
+    return 0
+
+
+def _raw_refine(config: Path) -> dict:
+    from sahel_sim.config.loader import read_yaml
+
+    raw = read_yaml(config)
+    refine = raw.get("refine") if isinstance(raw, dict) else None
+    return dict(refine) if isinstance(refine, dict) else {}
+
+
+def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
+    import datetime as _dt
+
+    from sahel_sim.cli.progress import RunProgress
+    from sahel_sim.experiments.calibrate import update_parameter_file
+    from sahel_sim.experiments.refine import Refiner, refine_report
+
+    spec = cal.config.refine
+    with RunProgress(enabled=not args.quiet) as show:
+        refiner = Refiner(cal, executor=executor, out=out, progress=show, notify=show.line, chunk_size=args.chunk_size)
+        print(f"refining {len(refiner.keys)} parameters from their current values on {len(cal.used)} targets, "
+              f"{spec.seeds} seeds a candidate ({executor.describe()}) -> {out}")
+        outcome = refiner.run()
+    s = outcome.search
+    print(f"search seeds: distance {s.start_distance:.3f} -> {s.best_distance:.3f} after {len(s.polls)} polls ({s.stopped})")
+    report = refine_report(cal, refiner, outcome)
+    write_atomic(out / "refine.md", report)
+    outcome.table.to_csv(out / "refine.csv", index=False)
+    import yaml
+
+    write_atomic(out / "best.yaml", yaml.safe_dump({"values": outcome.best_values}, sort_keys=False))
+    print(f"report: {out / 'refine.md'}")
+    if args.report is not None:
+        write_atomic(args.report, report)
+        print(f"wrote {args.report}")
+    r = outcome.reevaluated
+    if r is not None:
+        print(f"{cal.config.reevaluate_seeds} fresh seeds: current values {r['start']:.3f}, refined {r['refined']:.3f}")
+    if cal.config.holdout_after is not None or args.no_write:
+        return 0
+    params = cal.resolve(cal.config.parameters_file)
+    if r is None or not outcome.improved:
+        print(f"the current parameters fit at least as well: {params} is left as it is")
+        return 0
+    moved = {k: v for k, v in outcome.best_values.items() if v != outcome.start_values[k]}
+    note = (f"{cal.config.name}, {_dt.date.today().isoformat()}: compass search (--refine) of {len(refiner.keys)} "
+            f"parameters from the previous values, {spec.seeds} common seeds, distance {s.start_distance:.2f} -> "
+            f"{s.best_distance:.2f}; on {cal.config.reevaluate_seeds} fresh seeds {r['start']:.2f} -> {r['refined']:.2f}; "
+            f"moved: {', '.join(moved)}")
+    write_atomic(params, update_parameter_file(params, moved, note=note))
+    print(f"wrote {params}")
     return 0
 
 

@@ -108,6 +108,18 @@ class ExecutorSpec(_Strict):
     scheduler: str | None = Field(None, description="Dask scheduler address (kind: dask)")
 
 
+class RefineSpec(_Strict):
+    """``refine:`` in the calibration config: the local compass search of ``--refine``
+    (:mod:`sahel_sim.experiments.refine`)."""
+
+    parameters: list[str] | None = Field(None, min_length=1, description="prior keys the search moves (default: every prior)")
+    seeds: int = Field(10, ge=1, le=1000, description="common seeds every candidate runs on")
+    step: float = Field(0.125, gt=0.0, le=0.5, description="first step, as a share of each prior's (transformed) width")
+    min_step: float = Field(0.015, gt=0.0, le=0.5, description="stop when every step is below this share of its width")
+    max_polls: int = Field(12, ge=1, le=1000, description="polls at most (each runs 2 candidates per parameter)")
+    min_improvement: float = Field(0.005, ge=0.0, description="a move is taken only if it lowers the distance by more than this")
+
+
 class CalibrationConfig(_Strict):
     """``calibration/config.yaml`` (paths are relative to the config file)."""
 
@@ -131,6 +143,14 @@ class CalibrationConfig(_Strict):
                                        "same fresh seeds; the parameter file is rewritten only if a particle beats them")
     executor: ExecutorSpec = ExecutorSpec()
     out: str = Field("../results/calibration", description="output folder")
+    refine: RefineSpec = RefineSpec()
+
+    @model_validator(mode="after")
+    def _refine_keys(self) -> CalibrationConfig:
+        unknown = [k for k in (self.refine.parameters or []) if k not in self.priors]
+        if unknown:
+            raise ValueError(f"refine.parameters must be keys of priors; not there: {', '.join(unknown)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -343,7 +363,7 @@ class Sampler:
         text = json.dumps({"config": self.cfg.model_dump(mode="json", exclude={"out", "executor", "max_generations",
                                                                                 "min_acceptance", "point_estimate",
                                                                                 "reevaluate_top", "reevaluate_seeds",
-                                                                                "reevaluate_incumbent"}),
+                                                                                "reevaluate_incumbent", "refine"}),
                            "base": self.cal.base_data, "targets": [t.id for t in self.cal.targets],
                            "statistics": [repr(t.statistic) for t in self.cal.targets]}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,155 @@
+"""Local refinement (``sahel-sim calibrate --refine``): the compass search on toy objectives
+(it finds a minimum, respects the prior's box, halves its steps when nothing improves, is
+deterministic) and on a tiny calibration of the model (resumable, writes the parameter file
+only when the refined values are better on fresh seeds)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sahel_sim.config import ConfigError
+from sahel_sim.experiments.calibrate import load_calibration
+from sahel_sim.experiments.executors import LocalExecutor
+from sahel_sim.experiments.refine import Refiner, compass_candidates, compass_search, refine_report, round_sig
+from tests.test_calibration import tiny_config  # noqa: F401  (fixture)
+
+
+def _quadratic(target):
+    calls = []
+
+    def evaluate(z):
+        calls.append(len(z))
+        return ((np.asarray(z) - target) ** 2).sum(axis=1)
+    return evaluate, calls
+
+
+def test_compass_search_finds_the_minimum_of_a_bowl() -> None:
+    evaluate, calls = _quadratic(np.array([0.3, -0.2, 0.55]))
+    res = compass_search(evaluate, np.zeros(3), -np.ones(3), np.ones(3), step=0.25, min_step=0.001, max_polls=200)
+    assert np.allclose(res.best, [0.3, -0.2, 0.55], atol=0.01)
+    assert res.best_distance < res.start_distance
+    assert calls[0] == 1 and all(c <= 6 for c in calls[1:])  # the start, then 2 moves per coordinate
+    assert "steps below" in res.stopped
+
+
+def test_compass_search_stays_in_the_box() -> None:
+    evaluate, _ = _quadratic(np.array([5.0, 0.0]))  # minimum outside the box
+    res = compass_search(evaluate, np.zeros(2), np.array([-1.0, -1.0]), np.array([1.0, 1.0]), step=0.3,
+                         min_step=0.001, max_polls=200)
+    assert res.best[0] == pytest.approx(1.0)
+    for poll in res.polls:
+        assert (poll.candidates >= -1).all() and (poll.candidates <= 1).all()
+
+
+def test_moves_that_the_box_cancels_are_not_run() -> None:
+    cand, moves = compass_candidates(np.array([1.0, 0.0]), np.array([0.5, 0.5]), np.array([-1.0, -1.0]),
+                                     np.array([1.0, 1.0]))
+    assert moves == [(0, -1), (1, 1), (1, -1)]
+    assert np.allclose(cand[0], [0.5, 0.0])
+
+
+def test_no_improvement_halves_the_steps_and_keeps_the_start() -> None:
+    evaluate, _ = _quadratic(np.zeros(2))  # the start is the minimum
+    res = compass_search(evaluate, np.zeros(2), -np.ones(2), np.ones(2), step=0.2, min_step=0.01, max_polls=3)
+    assert [p.accepted for p in res.polls] == [None, None, None]
+    assert np.allclose(res.polls[2].steps, res.polls[0].steps / 4)
+    assert np.array_equal(res.best, np.zeros(2)) and res.stopped == "3 polls"
+
+
+def test_a_move_must_beat_the_centre_by_min_improvement() -> None:
+    evaluate, _ = _quadratic(np.array([0.2, 0.0]))  # start 0.04, best move 0
+    taken = compass_search(evaluate, np.zeros(2), -np.ones(2), np.ones(2), step=0.1, max_polls=1)
+    refused = compass_search(evaluate, np.zeros(2), -np.ones(2), np.ones(2), step=0.1, max_polls=1,
+                             min_improvement=0.05)
+    assert taken.polls[0].accepted is not None and refused.polls[0].accepted is None
+
+
+def test_noisy_objectives_give_the_same_path_twice() -> None:
+    def noisy(z):  # deterministic in z, rough like a simulation on fixed seeds
+        z = np.asarray(z)
+        return (z ** 2).sum(axis=1) + 0.01 * np.sin(40 * z).sum(axis=1)
+    a = compass_search(noisy, np.full(3, 0.7), -np.ones(3), np.ones(3), max_polls=20)
+    b = compass_search(noisy, np.full(3, 0.7), -np.ones(3), np.ones(3), max_polls=20)
+    assert np.array_equal(a.best, b.best) and len(a.polls) == len(b.polls)
+    assert a.best_distance < a.start_distance
+
+
+def test_values_are_rounded_as_the_parameter_file_keeps_them() -> None:
+    assert round_sig(0.123456) == 0.1235 and round_sig(171.23) == 171.2 and round_sig(3.0) == 3.0
+
+
+# ----------------------------------------------------------------------------- on the model
+def _refine_config(path: Path, **refine) -> Path:
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cfg["priors"]["mechanisms.displacement.flee_per_event"] = {"distribution": "loguniform", "low": 10, "high": 300}
+    cfg["refine"] = {"seeds": 1, "max_polls": 1, "step": 0.25, **refine}
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+def test_tiny_refinement_runs_resumes_and_reports(tiny_config) -> None:  # noqa: F811
+    cal = load_calibration(_refine_config(tiny_config, parameters=["mechanisms.displacement.flee_per_event"]))
+    out = cal.resolve("out-refine")
+    refiner = Refiner(cal, executor=LocalExecutor(0), out=out)
+    outcome = refiner.run()
+    assert outcome.keys == ["mechanisms.displacement.flee_per_event"]
+    assert len(outcome.table) == 3  # the start and one poll of two moves
+    assert (out / "start").is_dir() and (out / "poll_001").is_dir()
+    report = refine_report(cal, refiner, outcome)
+    assert "## Path" in report and "flee_per_event" in report
+    # resumed: the same runs, read back, the same path
+    again = Refiner(cal, executor=LocalExecutor(0), out=out).run()
+    assert again.table.equals(outcome.table) and again.best_values == outcome.best_values
+
+
+def test_refine_parameters_must_be_priors(tiny_config) -> None:  # noqa: F811
+    with pytest.raises(ConfigError, match="refine.parameters must be keys of priors"):
+        load_calibration(_refine_config(tiny_config, parameters=["actors.JNIM.aggression"]))
+
+
+def test_a_start_outside_its_prior_is_refused(tiny_config) -> None:  # noqa: F811
+    cfg = yaml.safe_load(tiny_config.read_text(encoding="utf-8"))
+    cfg["priors"]["mechanisms.displacement.flee_per_event"] = {"distribution": "loguniform", "low": 1000, "high": 2000}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    cal = load_calibration(tiny_config)
+    with pytest.raises(ConfigError, match="must lie inside their priors"):
+        Refiner(cal, executor=LocalExecutor(0), out=cal.resolve("x"))
+
+
+def test_refine_from_the_command_line_rewrites_only_values_that_win_on_fresh_seeds(tiny_config, capsys) -> None:  # noqa: F811
+    from sahel_sim.cli import main
+    params = tiny_config.parent / "parameters.yaml"
+    # almost nobody goes abroad at the start (the scenario's value): raising foreign_weight is better on any seed
+    scen = tiny_config.parent / "short.yaml"
+    scen.write_text(scen.read_text(encoding="utf-8") + "mechanisms:\n  displacement:\n    foreign_weight: 0.02\n",
+                    encoding="utf-8")
+    cfg = yaml.safe_load(_refine_config(tiny_config, parameters=["mechanisms.displacement.foreign_weight"],
+                                        step=0.5).read_text(encoding="utf-8"))
+    cfg["priors"]["mechanisms.displacement.foreign_weight"] = {"distribution": "loguniform", "low": 0.01, "high": 4.0}
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    assert main(["calibrate", str(tiny_config), "--refine", "--workers", "0", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    out = tiny_config.parent / "out-refine"
+    best = yaml.safe_load((out / "best.yaml").read_text(encoding="utf-8"))["values"]
+    written = yaml.safe_load(params.read_text(encoding="utf-8"))["mechanisms"]["displacement"]["foreign_weight"]
+    assert written == best["mechanisms.displacement.foreign_weight"] > 0.02
+    assert "compass search (--refine)" in params.read_text(encoding="utf-8") and f"wrote {params}" in printed
+    assert (out / "refine.md").is_file() and (out / "refine.csv").is_file()
+
+    # a second refinement from there with a demand no move can meet leaves the file alone
+    before = params.read_text(encoding="utf-8")
+    cfg["refine"]["min_improvement"] = 100.0
+    tiny_config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    assert main(["calibrate", str(tiny_config), "--refine", "--out", str(tiny_config.parent / "again"),
+                 "--workers", "0", "--quiet"]) == 0
+    assert params.read_text(encoding="utf-8") == before and "is left as it is" in capsys.readouterr().out
+
+
+def test_max_polls_only_with_refine(tiny_config, capsys) -> None:  # noqa: F811
+    from sahel_sim.cli import main
+
+    assert main(["calibrate", str(tiny_config), "--max-polls", "2", "--workers", "0", "--quiet"]) == 2
+    assert "--max-polls: only with --refine" in capsys.readouterr().err
