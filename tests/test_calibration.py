@@ -191,8 +191,14 @@ def test_parameter_file_rewrite_keeps_comments_and_keys(tmp_path) -> None:
     assert data["mechanisms"]["combat"]["battle_rate_per_week"] == 0.25
     assert text.startswith("# header\n#\n# Calibration: test run\n")
     assert "aggression: 1.235  # why" in text
-    with pytest.raises(ConfigError, match="parent block"):
-        update_parameter_file(f, {"mechanisms.nowhere.x": 1})
+    # keys whose blocks the file lacks: the blocks are added under the deepest one it has
+    text = update_parameter_file(f, {"mechanisms.rivalry.battle_weight": 1.9152, "mechanisms.rivalry.other": 2,
+                                     "observation.unattributed_share": 0.2, "actors.JNIM.lethality": 1.1})
+    data = yaml.safe_load(text)
+    assert data["mechanisms"]["rivalry"] == {"battle_weight": 1.915, "other": 2.0}
+    assert data["observation"] == {"unattributed_share": 0.2}
+    assert data["actors"]["JNIM"] == {"aggression": 1.0, "reach_km": 50, "lethality": 1.1}
+    assert data["mechanisms"]["grievance"] == {"baseline": 0.3} and "# why" in text
 
 
 def test_calibrate_and_validate_help_through_the_entry_point() -> None:

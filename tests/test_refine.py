@@ -20,8 +20,8 @@ from tests.test_calibration import tiny_config  # noqa: F401  (fixture)
 def _quadratic(target):
     calls = []
 
-    def evaluate(z):
-        calls.append(len(z))
+    def evaluate(z, tag):
+        calls.append((tag, len(z)))
         return ((np.asarray(z) - target) ** 2).sum(axis=1)
     return evaluate, calls
 
@@ -31,7 +31,9 @@ def test_compass_search_finds_the_minimum_of_a_bowl() -> None:
     res = compass_search(evaluate, np.zeros(3), -np.ones(3), np.ones(3), step=0.25, min_step=0.001, max_polls=200)
     assert np.allclose(res.best, [0.3, -0.2, 0.55], atol=0.01)
     assert res.best_distance < res.start_distance
-    assert calls[0] == 1 and all(c <= 6 for c in calls[1:])  # the start, then 2 moves per coordinate
+    assert calls[0] == ("start", 1)
+    assert all(n <= 6 for tag, n in calls if tag.startswith("poll") and not tag.endswith("combined"))
+    assert all(n == 1 for tag, n in calls if tag.endswith("combined"))
     assert "steps below" in res.stopped
 
 
@@ -68,13 +70,26 @@ def test_a_move_must_beat_the_centre_by_min_improvement() -> None:
 
 
 def test_noisy_objectives_give_the_same_path_twice() -> None:
-    def noisy(z):  # deterministic in z, rough like a simulation on fixed seeds
+    def noisy(z, tag):  # deterministic in z, rough like a simulation on fixed seeds
         z = np.asarray(z)
         return (z ** 2).sum(axis=1) + 0.01 * np.sin(40 * z).sum(axis=1)
     a = compass_search(noisy, np.full(3, 0.7), -np.ones(3), np.ones(3), max_polls=20)
     b = compass_search(noisy, np.full(3, 0.7), -np.ones(3), np.ones(3), max_polls=20)
     assert np.array_equal(a.best, b.best) and len(a.polls) == len(b.polls)
     assert a.best_distance < a.start_distance
+
+
+def test_improving_moves_on_several_coordinates_are_also_tried_together() -> None:
+    evaluate, calls = _quadratic(np.array([0.5, 0.5, 0.0]))
+    res = compass_search(evaluate, np.zeros(3), -np.ones(3), np.ones(3), step=0.25, max_polls=1)
+    poll = res.polls[0]
+    assert ("poll_001_combined", 1) in calls
+    assert np.allclose(poll.combined, [0.5, 0.5, 0.0]) and poll.combined_taken
+    assert np.allclose(res.best, [0.5, 0.5, 0.0]) and res.best_distance == pytest.approx(0.0)
+    # one improving coordinate: nothing to combine
+    evaluate, calls = _quadratic(np.array([0.5, 0.0]))
+    res = compass_search(evaluate, np.zeros(2), -np.ones(2), np.ones(2), step=0.25, max_polls=1)
+    assert res.polls[0].combined is None and not any(t.endswith("combined") for t, _ in calls)
 
 
 def test_values_are_rounded_as_the_parameter_file_keeps_them() -> None:

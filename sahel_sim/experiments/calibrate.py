@@ -764,8 +764,9 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the parameter file
 def update_parameter_file(path: Path, values: Mapping[str, float], *, note: str | None = None) -> str:
     """Rewrite the values of ``values`` (key paths) in a YAML parameter file in place, keeping
-    its comments, order and every other key. A key missing from the file is added under its
-    parent mapping (which must exist). Returns the new text (the caller writes it)."""
+    its comments, order and every other key. A key missing from the file is added at the end of
+    its deepest block that the file has, with the blocks it needs below that. Returns the new
+    text (the caller writes it)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     remaining = dict(values)
     stack: list[tuple[int, str]] = []
@@ -791,13 +792,20 @@ def update_parameter_file(path: Path, values: Mapping[str, float], *, note: str 
             stack.append((indent, key.strip()))
             last_line_of[full] = i
     inserts: dict[int, list[str]] = {}
+    opened: set[str] = set()  # blocks added by this rewrite
     for key, value in remaining.items():
-        parent, _, leaf = key.rpartition(".")
-        if parent not in last_line_of:
-            raise ConfigError(f"{path}: cannot add {key}: its parent block {parent!r} is not in the file")
-        at = last_line_of[parent]
-        depth = len(parent.split(".")) if parent else 0
-        inserts.setdefault(at, []).append(f"{'  ' * depth}{leaf}: {_fmt(value)}")
+        parts = key.split(".")
+        # the deepest block of the key that the file (or this rewrite) has; the rest is added under it
+        have = max((j for j in range(len(parts)) if ".".join(parts[:j]) in last_line_of
+                    or ".".join(parts[:j]) in opened), default=0)
+        at = last_line_of[".".join(parts[:have])]
+        block = inserts.setdefault(at, [])
+        for j in range(have, len(parts) - 1):
+            name = ".".join(parts[: j + 1])
+            block.append(f"{'  ' * j}{parts[j]}:")
+            opened.add(name)
+            last_line_of[name] = at
+        block.append(f"{'  ' * (len(parts) - 1)}{parts[-1]}: {_fmt(value)}")
     out: list[str] = []
     for i, line in enumerate(lines):
         out.append(line)

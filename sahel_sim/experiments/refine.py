@@ -64,6 +64,9 @@ class Poll:
     moves: list[tuple[int, int]]  # (coordinate, +1 or -1) of each candidate
     distances: np.ndarray
     accepted: int | None  # row of the candidate taken, or None (steps halved)
+    combined: np.ndarray | None = None  # every improving move at once (the search step), if tried
+    combined_distance: float = float("nan")
+    combined_taken: bool = False
 
 
 @dataclass
@@ -91,21 +94,25 @@ def compass_candidates(center: np.ndarray, steps: np.ndarray, lower: np.ndarray,
     return (np.array(rows) if rows else np.empty((0, len(center)))), moves
 
 
-def compass_search(evaluate: Callable[[np.ndarray], np.ndarray], start: np.ndarray, lower: np.ndarray,
+def compass_search(evaluate: Callable[[np.ndarray, str], np.ndarray], start: np.ndarray, lower: np.ndarray,
                    upper: np.ndarray, *, step: float = 0.125, min_step: float = 0.015, max_polls: int = 12,
                    min_improvement: float = 0.0,
                    on_poll: Callable[[Poll, float], None] | None = None) -> SearchResult:
-    """Minimise ``evaluate`` (rows of points -> their values, one call per poll) by compass
-    search from ``start`` inside the box ``[lower, upper]``. Steps start at ``step`` times each
-    coordinate's width; a poll takes its best move if it improves on the centre by more than
-    ``min_improvement`` and otherwise halves every step. Stops when every step is below
-    ``min_step`` times its width, or after ``max_polls`` polls."""
+    """Minimise ``evaluate`` (rows of points and a tag such as ``"poll_003"`` -> the points'
+    values) by compass search from ``start`` inside the box ``[lower, upper]``. Steps start at
+    ``step`` times each coordinate's width. A poll tries every coordinate up and down; when
+    moves along two or more coordinates improve on the centre by more than
+    ``min_improvement``, the point that makes all of them at once is tried too (a *search
+    step* of generalised pattern search: Audet & Dennis 2006, *SIAM J. Optim.* 17(1), any
+    finite set of mesh points may be tried before or after the poll). The best of these is
+    taken if it improves by more than ``min_improvement``; otherwise every step is halved.
+    Stops when every step is below ``min_step`` times its width, or after ``max_polls``."""
     lower, upper = np.asarray(lower, float), np.asarray(upper, float)
     width = upper - lower
     if (width <= 0).any():
         raise ValueError("every coordinate needs lower < upper")
     center = np.clip(np.asarray(start, float), lower, upper)
-    f = float(np.asarray(evaluate(center[None, :]), float)[0])
+    f = float(np.asarray(evaluate(center[None, :], "start"), float)[0])
     result = SearchResult(start=center.copy(), start_distance=f, best=center.copy(), best_distance=f)
     steps = step * width
     for index in range(1, max_polls + 1):
@@ -116,12 +123,28 @@ def compass_search(evaluate: Callable[[np.ndarray], np.ndarray], start: np.ndarr
         if not len(cand):
             steps = steps / 2
             continue
-        d = np.asarray(evaluate(cand), float)
-        j = int(np.argmin(np.where(np.isfinite(d), d, np.inf)))
-        accepted = j if np.isfinite(d[j]) and d[j] < f - min_improvement else None
+        tag = f"poll_{index:03d}"
+        d = np.asarray(evaluate(cand, tag), float)
+        d = np.where(np.isfinite(d), d, np.inf)
+        j = int(np.argmin(d))
+        accepted = j if d[j] < f - min_improvement else None
         poll = Poll(index, center.copy(), steps.copy(), cand, moves, d, accepted)
+        better: dict[int, int] = {}  # coordinate -> row of its better improving move
+        for r, (i, _) in enumerate(moves):
+            if d[r] < f - min_improvement and (i not in better or d[r] < d[better[i]]):
+                better[i] = r
+        if len(better) >= 2:
+            z = center.copy()
+            for i, r in better.items():
+                z[i] = cand[r][i]
+            poll.combined = z
+            poll.combined_distance = float(np.asarray(evaluate(z[None, :], f"{tag}_combined"), float)[0])
+            if np.isfinite(poll.combined_distance) and poll.combined_distance < d[j]:
+                poll.combined_taken = True
         result.polls.append(poll)
-        if accepted is not None:
+        if poll.combined_taken:
+            center, f = poll.combined.copy(), poll.combined_distance
+        elif accepted is not None:
             center, f = cand[j].copy(), float(d[j])
         else:
             steps = steps / 2
@@ -202,13 +225,10 @@ class Refiner:
                 out[c] = self.cal.used.distance(med)
         return out
 
-    def _evaluate(self, z: np.ndarray) -> np.ndarray:
-        label = "start" if self._calls == 0 else f"poll_{self._calls:03d}"
+    def _evaluate(self, z: np.ndarray, tag: str) -> np.ndarray:
         # the incumbent runs as the base scenario (no overrides), so its runs are the scenario's own
-        candidates = [{} if self._calls == 0 else self.values_of(row) for row in z]
-        d = self._distances(self.out / label, candidates, self.seeds, label)
-        self._calls += 1
-        return d
+        candidates = [{} if tag == "start" else self.values_of(row) for row in z]
+        return self._distances(self.out / tag, candidates, self.seeds, tag)
 
     def run(self, *, reevaluate: bool = True) -> RefineOutcome:
         from sahel_sim.io.lock import FolderLock
@@ -222,7 +242,8 @@ class Refiner:
         start = np.array([float(p.to_unit(np.asarray(self.start_values[k]))) for k, p in zip(self.keys, self.priors)])
 
         def on_poll(poll: Poll, best: float) -> None:
-            what = "no move improves: steps halved" if poll.accepted is None else self._move_text(poll, poll.accepted)
+            what = ("every improving move at once" if poll.combined_taken else
+                    "no move improves: steps halved" if poll.accepted is None else self._move_text(poll, poll.accepted))
             self.notify(f"poll {poll.index}: {len(poll.candidates)} candidates, best {np.nanmin(poll.distances):.3f}; "
                         f"{what}; distance now {best:.3f}")
 
@@ -233,11 +254,16 @@ class Refiner:
         for poll in search.polls:
             for r, (i, sign) in enumerate(poll.moves):
                 rows.append({"poll": poll.index, "parameter": self.keys[i], "direction": sign,
-                             "distance": float(poll.distances[r]), "accepted": poll.accepted == r,
+                             "distance": float(poll.distances[r]),
+                             "accepted": poll.accepted == r and not poll.combined_taken,
                              **self.values_of(poll.candidates[r])})
+            if poll.combined is not None:
+                rows.append({"poll": poll.index, "parameter": "(improving moves combined)", "direction": 0,
+                             "distance": poll.combined_distance, "accepted": poll.combined_taken,
+                             **self.values_of(poll.combined)})
         table = pd.DataFrame(rows)
-        best_values = self.values_of(search.best) if search.polls and any(p.accepted is not None for p in search.polls) \
-            else dict(self.start_values)
+        moved = any(p.accepted is not None or p.combined_taken for p in search.polls)
+        best_values = self.values_of(search.best) if moved else dict(self.start_values)
         reevaluated = None
         cfg = self.cal.config
         if reevaluate and cfg.reevaluate_seeds and best_values != self.start_values:
@@ -267,6 +293,7 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
     """Markdown: the search's path, the values found against the start, and the re-evaluation."""
     s = outcome.search
     spec = cal.config.refine
+    n_cand = 1 + sum(len(p.candidates) + (p.combined is not None) for p in s.polls)
     lines = [f"# Local refinement of the parameters: {cal.config.name}", "",
              f"Produced on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `sahel-sim calibrate {cal.path.name} --refine`.",
              "",
@@ -275,8 +302,7 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
              f"family-weighted distance of its median statistics over {spec.seeds} common seeds "
              f"(master seed {cal.config.seed}), on {len(cal.used)} targets. Stopped: {s.stopped}.", "",
              f"Distance on the search seeds: start {s.start_distance:.3f}, refined {s.best_distance:.3f} "
-             f"({sum(len(p.candidates) for p in s.polls) + 1} candidates, "
-             f"{(sum(len(p.candidates) for p in s.polls) + 1) * spec.seeds} runs).", ""]
+             f"({n_cand} candidates, {n_cand * spec.seeds} runs).", ""]
     if outcome.reevaluated is not None:
         r = outcome.reevaluated
         verdict = "the refined values are better" if outcome.improved else "the start is at least as good"
@@ -285,13 +311,19 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
     lines += ["## Path", "", "| poll | candidates | best candidate | taken | distance after |", "|---:|---:|---:|---|---:|"]
     f = s.start_distance
     for p in s.polls:
-        if p.accepted is not None:
+        if p.combined_taken:
+            f = p.combined_distance
+            taken = "improving moves combined: " + ", ".join(
+                f"{outcome.keys[i]} {'up' if p.combined[i] > p.center[i] else 'down'}"
+                for i in range(len(p.center)) if p.combined[i] != p.center[i])
+        elif p.accepted is not None:
             f = float(p.distances[p.accepted])
             i, sign = p.moves[p.accepted]
             taken = f"{outcome.keys[i]} {'up' if sign > 0 else 'down'}"
         else:
             taken = "none (steps halved)"
-        lines.append(f"| {p.index} | {len(p.candidates)} | {np.nanmin(p.distances):.3f} | {taken} | {f:.3f} |")
+        best = min(float(np.min(p.distances)), p.combined_distance if p.combined is not None else np.inf)
+        lines.append(f"| {p.index} | {len(p.candidates) + (p.combined is not None)} | {best:.3f} | {taken} | {f:.3f} |")
     lines += ["", "## Values", "", "| parameter | prior | start | refined |", "|---|---|---:|---:|"]
     for k, p in zip(outcome.keys, refiner.priors):
         a, b = outcome.start_values[k], outcome.best_values[k]
