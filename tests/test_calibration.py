@@ -393,3 +393,15 @@ def test_a_finished_calibration_resumes_for_more_generations(tiny_config) -> Non
     assert [h["generation"] for h in more.history] == [0, 1, 2]
     assert (out / "reevaluate_g002").is_dir() and (out / "reevaluate_g001").is_dir()
     assert more.posterior["reevaluated_distance"].notna().sum() == 2
+
+
+def test_validation_report_gives_the_calibration_distance_of_its_medians() -> None:
+    from sahel_sim.experiments.calibrate import validation_markdown
+
+    targets = load_targets(TARGETS).select(TINY_TARGETS)
+    values = {"idps_2012": 150_000.0, "refugees_2012": 90_000.0, "refugees_2012_share_niger": 0.5}
+    post = pd.DataFrame({"weight": [1.0], **{f"stat:{k}": [v] for k, v in values.items()}})
+    table = posterior_table(targets, post).assign(period="2012")
+    text = validation_markdown(targets, table, title="test")
+    expected = targets.distance(values)
+    assert expected > 0 and f"family-weighted, docs/calibration.md section 3): {expected:.3f}." in text
