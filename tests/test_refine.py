@@ -13,7 +13,13 @@ import yaml
 from sahel_sim.config import ConfigError
 from sahel_sim.experiments.calibrate import load_calibration
 from sahel_sim.experiments.executors import LocalExecutor
-from sahel_sim.experiments.refine import Refiner, compass_candidates, compass_search, refine_report, round_sig
+from sahel_sim.experiments.refine import (
+    Refiner,
+    compass_candidates,
+    compass_search,
+    refine_report,
+    round_sig,
+)
 from tests.test_calibration import tiny_config  # noqa: F401  (fixture)
 
 
@@ -121,7 +127,7 @@ def test_tiny_refinement_runs_resumes_and_reports(tiny_config) -> None:  # noqa:
 
 
 def test_refine_parameters_must_be_priors(tiny_config) -> None:  # noqa: F811
-    with pytest.raises(ConfigError, match="refine.parameters must be keys of priors"):
+    with pytest.raises(ConfigError, match=r"refine\.parameters must be keys of priors"):
         load_calibration(_refine_config(tiny_config, parameters=["actors.JNIM.aggression"]))
 
 

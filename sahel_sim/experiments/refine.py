@@ -194,7 +194,7 @@ class Refiner:
         self.priors = [cal.config.priors[k] for k in self.keys]
         resolved = _with_schema_defaults(cal.base_data)
         self.start_values = {k: float(_lookup(resolved, k)) for k in self.keys}
-        outside = [f"{k} = {v:g} (prior {p.low:g}-{p.high:g})" for (k, v), p in zip(self.start_values.items(), self.priors)
+        outside = [f"{k} = {v:g} (prior {p.low:g}-{p.high:g})" for (k, v), p in zip(self.start_values.items(), self.priors, strict=True)
                    if not p.low <= v <= p.high]
         if outside:
             raise ConfigError(f"{cal.path}: refine: the current values must lie inside their priors: " + "; ".join(outside))
@@ -205,7 +205,7 @@ class Refiner:
         self._rows: list[dict[str, Any]] = []
 
     def values_of(self, z: np.ndarray) -> dict[str, float]:
-        return {k: round_sig(float(p.from_unit(np.asarray(x)))) for k, p, x in zip(self.keys, self.priors, z)}
+        return {k: round_sig(float(p.from_unit(np.asarray(x)))) for k, p, x in zip(self.keys, self.priors, z, strict=True)}
 
     def _distances(self, folder: Path, candidates: list[dict[str, float]], seeds: list[int], label: str) -> np.ndarray:
         from sahel_sim.experiments.calibrate import statistics_plan
@@ -239,7 +239,7 @@ class Refiner:
 
     def _run(self, *, reevaluate: bool) -> RefineOutcome:
         spec = self.spec
-        start = np.array([float(p.to_unit(np.asarray(self.start_values[k]))) for k, p in zip(self.keys, self.priors)])
+        start = np.array([float(p.to_unit(np.asarray(self.start_values[k]))) for k, p in zip(self.keys, self.priors, strict=True)])
 
         def on_poll(poll: Poll, best: float) -> None:
             what = ("every improving move at once" if poll.combined_taken else
@@ -275,7 +275,7 @@ class Refiner:
         return RefineOutcome(self.keys, search, dict(self.start_values), best_values, table, reevaluated)
 
     def _move_text(self, poll: Poll, r: int) -> str:
-        i, sign = poll.moves[r]
+        i, _ = poll.moves[r]
         before = round_sig(float(self.priors[i].from_unit(np.asarray(poll.center[i]))))
         after = self.values_of(poll.candidates[r])[self.keys[i]]
         return f"{self.keys[i]} {before:g} -> {after:g}"
@@ -325,7 +325,7 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
         best = min(float(np.min(p.distances)), p.combined_distance if p.combined is not None else np.inf)
         lines.append(f"| {p.index} | {len(p.candidates) + (p.combined is not None)} | {best:.3f} | {taken} | {f:.3f} |")
     lines += ["", "## Values", "", "| parameter | prior | start | refined |", "|---|---|---:|---:|"]
-    for k, p in zip(outcome.keys, refiner.priors):
+    for k, p in zip(outcome.keys, refiner.priors, strict=True):
         a, b = outcome.start_values[k], outcome.best_values[k]
         mark = "" if math.isclose(a, b, rel_tol=1e-9) else " *"
         lines.append(f"| {k} | {p.distribution} {p.low:g}-{p.high:g} | {a:g} | {b:g}{mark} |")
