@@ -153,7 +153,7 @@ def _raw_refine(config: Path) -> dict:
 
 
 def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
-    import datetime as _dt
+    import yaml
 
     from sahel_sim.cli.progress import RunProgress
     from sahel_sim.experiments.calibrate import update_parameter_file
@@ -170,8 +170,6 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
     report = refine_report(cal, refiner, outcome)
     write_atomic(out / "refine.md", report)
     outcome.table.to_csv(out / "refine.csv", index=False)
-    import yaml
-
     write_atomic(out / "best.yaml", yaml.safe_dump({"values": outcome.best_values}, sort_keys=False))
     print(f"report: {out / 'refine.md'}")
     if args.report is not None:
@@ -187,7 +185,7 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
         print(f"the current parameters fit at least as well: {params} is left as it is")
         return 0
     moved = {k: v for k, v in outcome.best_values.items() if v != outcome.start_values[k]}
-    note = (f"{cal.config.name}, {_dt.date.today().isoformat()}: compass search (--refine) of {len(refiner.keys)} "
+    note = (f"{cal.config.name}, {dt.date.today().isoformat()}: compass search (--refine) of {len(refiner.keys)} "
             f"parameters from the previous values, {spec.seeds} common seeds, distance {s.start_distance:.2f} -> "
             f"{s.best_distance:.2f}; on {cal.config.reevaluate_seeds} fresh seeds {r['start']:.2f} -> {r['refined']:.2f}; "
             f"moved: {', '.join(moved)}")
