@@ -414,3 +414,71 @@ def test_regional_week_matches_bincounts(rng) -> None:
     exact(out[6][2], np.bincount(region, weights=grievance * w, minlength=R)
           / np.maximum(np.bincount(region, weights=w, minlength=R), 1.0))
     assert not out[0][[0, 1, 3, 4]].any()  # only week 2 is written
+
+
+def test_constrain_fields_is_siege_then_area_of_operations_then_security(rng) -> None:
+    dist, _, _ = grid_world(rng)
+    n, A = dist.shape[0], 5
+    kernels = np.stack([territory.distance_kernel(dist, r) for r in (40.0, 90.0)])
+    k_presence = np.array([0, 1, 1, 0, 1])
+    S = np.where(rng.random((A, n)) < 0.3, rng.random((A, n)) * 100 + 5, 0.0)
+    S[2] = 0.0  # a force with nobody on the ground
+    P, R = rng.random((A, n)) * 50, rng.random((A, n))
+    P[3, S[0] > 0] = 0.0  # actor 0's enemy 3 is absent where 0 stands: only 4 hems it in
+    is_gov, is_pk = np.array([True, True, False, False, False]), np.array([False, True, False, False, False])
+    hostile_armed = np.zeros((A, A), bool)
+    hostile_armed[0, [3, 4]] = hostile_armed[1, [3, 4]] = True
+    aoo = np.ones((A, n))
+    aoo[0, : n // 2] = 0.0
+    has_aoo = np.array([True, False, False, False, False])
+    far = np.array([False, False, True, True, False])
+    k_far = territory.distance_kernel(dist, 300.0)
+    got_P, got_R = P.copy(), R.copy()
+    got = territory.constrain_fields(S, got_P, got_R, hostile_armed, kernels, k_presence, 2.0, is_gov, is_pk, aoo,
+                                     has_aoo, 300.0, 100.0, 0.5, far, k_far)
+    want_P, want_R = P.copy(), R.copy()
+    occ = np.flatnonzero(S[0])
+    h = P[np.ix_([3, 4], occ)].sum(axis=0)
+    want_P[0] = territory.besieged_presence(occ, S[0, occ], h, kernels[0], siege_weight=2.0)  # peacekeepers: no siege
+    want_P[0] *= aoo[0].astype(bool)
+    want_R[0] *= aoo[0].astype(bool)
+    R_far = np.zeros((A, n))
+    R_far[3] = strikes.reach(S[3], k_far)  # actor 2 holds no cell
+    want = (*territory.security(want_P[is_gov].sum(axis=0), want_P[is_pk].sum(axis=0), half_strength=300.0,
+                                pk_half=100.0, pk_weight=0.5), R_far)
+    close(got_P, want_P)
+    exact(got_R, want_R)
+    for a, b in zip(got, want, strict=True):
+        close(a, b)
+    assert not np.array_equal(want_P[0], P[0])  # the siege and the area of operations changed something
+
+
+def test_add_far_rates_matches_far_expected(rng) -> None:
+    A, n = 5, 25
+    hostility = np.ones((A, A), bool)
+    np.fill_diagonal(hostility, False)
+    P, R = rng.random((A, n)) * 40, rng.random((A, n))
+    is_armed, is_pk = np.array([0, 0, 1, 1, 0], bool), np.array([0, 0, 0, 0, 1], bool)
+    is_jih, is_gov = np.array([0, 0, 1, 1, 0], bool), np.array([1, 1, 0, 0, 1], bool)
+    n_split = np.where(is_armed[:, None] & is_gov[None, :], 2, 1)
+    split_kind = rng.integers(0, 5, (A, A, 2))
+    split_share = rng.random((A, A, 2))
+    budget = rng.random(A) * 3
+    table, attack = strikes.hostile_channels(hostility, np.ones(A, bool), budget, P, R, is_armed, is_pk,
+                                             np.zeros((A, A), bool), 0.6, 1.0, rng.random(n), 5.0, 1.5, 2.0, n_split,
+                                             split_kind, split_share)
+    R_far, audience = rng.random((A, n)), rng.random(n)
+    got = attack.copy()
+    strikes.add_far_rates(table, got, is_jih, is_gov, R_far, audience, P, 0.1 * budget, 5.0, 1.5, split_share)
+    far_rows = np.flatnonzero(is_jih[table[:, 0]] & is_gov[table[:, 1]])
+    keys, inverse = np.unique(table[far_rows, 0] * A + table[far_rows, 1], return_inverse=True)
+    fa, fb = keys // A, keys % A
+    wf = R_far[fa] * audience[None, :] * territory.saturating(P[fb], 5.0) * strikes.risk_factor(P[fb], P[fa], 1.5)
+    far = strikes.far_expected(0.1 * budget[fa], wf, fa, A)
+    new_pair = np.ones(len(table), bool)
+    new_pair[1:] = (table[1:, 0] != table[:-1, 0]) | (table[1:, 1] != table[:-1, 1])
+    slot = np.arange(len(table)) - np.maximum.accumulate(np.where(new_pair, np.arange(len(table)), 0))
+    want = attack.copy()
+    want[far_rows] += far[inverse.ravel()] * split_share[table[far_rows, 0], table[far_rows, 1], slot[far_rows]][:, None]
+    assert far_rows.size and (slot[far_rows] == 1).any()  # pairs split over two rows
+    close(got, want)

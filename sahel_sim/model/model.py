@@ -185,6 +185,7 @@ class SahelModel(mesa.Model):
         self._force_list: list[Force] = [self.forces[a] for a in self.actor_ids]  # in actor order
         self._ones, self._zeros = np.ones(n), np.zeros(n)  # read-only constants
         self._ones.flags.writeable = self._zeros.flags.writeable = False
+        self._no_kernel = np.zeros((0, n))  # stands for a kernel a compiled stage does not use
         self._recruiters = [i for i, a in enumerate(self.actor_ids)
                             if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
         self._base_enemies = [np.flatnonzero(row) for row in self._base_hostility]
@@ -207,7 +208,7 @@ class SahelModel(mesa.Model):
 
         # state as of the start date: interventions dated before it take effect now
         self._apply_interventions(until=self.start_date, log=False)
-        self._hostility_cache: dict[tuple[bool, bool], tuple[np.ndarray, dict]] = {}
+        self._hostility_cache: dict[tuple[bool, bool], tuple[np.ndarray, dict, np.ndarray]] = {}
         self.hostility = self._hostility()
         self._fields()
         pressure = self._pressure()
@@ -324,52 +325,37 @@ class SahelModel(mesa.Model):
             np.repeat(np.arange(A), [f.n_units for f in forces]), A, kernels, k_presence, k_strike, ~self.is_pk,
             self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
             m.vacuum.peacekeeper_weight)
-        recompute = False
-        if m.posture.siege_weight > 0:  # garrisons hemmed in by armed enemies hold their cell only
-            for i in self._gov_actors:
-                if self.is_pk[i]:
-                    continue
-                occ = np.flatnonzero(self.S[i])
-                hostile = np.flatnonzero(self.hostility[i] & self.is_armed)
-                if occ.size == 0 or hostile.size == 0:
-                    continue
-                h = self.P[np.ix_(hostile, occ)].sum(axis=0)
-                if h.any():
-                    k_presence = self._actor_kernels(i, forces[i])[0]
-                    self.P[i] = territory.besieged_presence(occ, self.S[i, occ], h, k_presence,
-                                                            siege_weight=m.posture.siege_weight)
-                    recompute = True
-        if m.posture.area_of_operations_only:  # state-side presence stops at its area of operations
-            for i in self._gov_actors:
-                aoo = self._aoo_mask(i)  # the state's side of a line of control
-                if aoo is not None:
-                    self.P[i] *= aoo
-                    self.R[i] *= aoo
-                    recompute = True
-        if recompute:
-            self.security, self.vacuum, self.pk_cover = territory.security(
-                self.P[self.is_gov].sum(axis=0), self.P[self.is_pk].sum(axis=0),
-                half_strength=m.vacuum.security_half_strength, pk_half=m.peacekeeping.protection_half_presence,
-                pk_weight=m.vacuum.peacekeeper_weight)
-        if m.combat.far_strike_share > 0:  # reach of distant strikes (jihadist groups; strikes.far_expected)
-            k_far = self.kernel(m.combat.far_strike_reach_km)
-            self.R_far = np.zeros((A, self.n_cells))
-            for i in np.flatnonzero(self.is_jihadist & (self.S.sum(axis=1) > 0)).tolist():
-                self.R_far[i] = strikes.reach(self.S[i], k_far)
+        # garrisons hemmed in by armed enemies hold their cell only; state-side presence stops at
+        # its area of operations (a line of control); reach of distant strikes (jihadist groups)
+        aoo, has_aoo = self._aoo_masks()
+        far_on = m.combat.far_strike_share > 0
+        k_far = self.kernel(m.combat.far_strike_reach_km) if far_on else self._no_kernel
+        self.security, self.vacuum, self.pk_cover, R_far = territory.constrain_fields(
+            self.S, self.P, self.R, self._hostile_armed, kernels, k_presence, m.posture.siege_weight, self.is_gov,
+            self.is_pk, aoo, has_aoo, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
+            m.vacuum.peacekeeper_weight, self.is_jihadist & far_on, k_far)
+        if far_on:
+            self.R_far = R_far
         rows, occ = np.nonzero(self.S)
         bounds = np.searchsorted(rows, np.arange(A + 1)).tolist()
         self._occupied = [occ[bounds[i]:bounds[i + 1]] for i in range(A)]  # cells each actor's units hold
 
-    @property
-    def _gov_actors(self) -> list[int]:
-        return [int(i) for i in np.flatnonzero(self.is_gov)]
-
-    def _aoo_mask(self, i: int) -> np.ndarray | None:
-        """The region mask of state-side actor ``i``'s area of operations, or None where it may
-        operate everywhere (nothing to mask)."""
-        f = self._force_list[i]
-        mask = self.region_mask(f.allowed_regions)
-        return None if mask.all() else mask
+    def _aoo_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The areas of operations of the state-side actors as an (A, n) 0/1 array and whether
+        each actor has one to keep to (a force that may operate everywhere has none); the
+        state's side of a line of control (``posture.area_of_operations_only``). Cached: the
+        allowed regions change a few times a run."""
+        key = tuple(tuple(f.allowed_regions) for f in self._force_list)
+        if getattr(self, "_aoo_key", None) != key:
+            A = len(self.actor_ids)
+            aoo, has = np.ones((A, self.n_cells)), np.zeros(A, dtype=bool)
+            if self.config.mechanisms.posture.area_of_operations_only:
+                for i in np.flatnonzero(self.is_gov).tolist():
+                    mask = self.region_mask(self._force_list[i].allowed_regions)
+                    if not mask.all():
+                        aoo[i], has[i] = mask, True
+            self._aoo_key, self._aoo_cache = key, (aoo, has)
+        return self._aoo_cache
 
     def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The actors' presence and strike-reach kernels as one (K, n, n) array and each
@@ -410,8 +396,9 @@ class SahelModel(mesa.Model):
             h = accord.hostility(self._base_hostility, accord_sides=sides,
                                  rival_sides=self._rival_sides if rivalry_on else None)
             h.flags.writeable = False
-            cached = self._hostility_cache[key] = (h, {})
+            cached = self._hostility_cache[key] = (h, {}, h & self.is_armed[None, :])
         self._sides_cache = cached[1]
+        self._hostile_armed = cached[2]  # each actor's armed enemies
         return cached[0]
 
     def _pressure(self) -> np.ndarray:
@@ -650,20 +637,10 @@ class SahelModel(mesa.Model):
             self.hostility, active, local_budget, self.P, self.R, self.is_armed, self.is_pk, self._rival_pair,
             pk.target_weight, m.rivalry.battle_weight, deter, c.target_half_presence, c.risk_aversion,
             c.opportunity_half, n_split, split_kind, split_frac)
-        if far_on and table.shape[0]:  # distant strikes on high-value state targets (strikes.far_expected)
-            far_rows = np.flatnonzero(self.is_jihadist[table[:, 0]] & self.is_gov[table[:, 1]])
-            if far_rows.size:
-                # the distinct (attacker, target) pairs, in lexicographic order (one integer key
-                # per pair: np.unique on rows is several times slower)
-                keys, inverse = np.unique(table[far_rows, 0] * A + table[far_rows, 1], return_inverse=True)
-                fa, fb = keys // A, keys % A
-                P = self.P
-                audience = strikes.audience_value(self.population_present, c.far_strike_audience_power)
-                wf = self.R_far[fa] * audience[None, :] * territory.saturating(P[fb], c.target_half_presence) \
-                    * strikes.risk_factor(P[fb], P[fa], c.risk_aversion)
-                far = strikes.far_expected(c.far_strike_share * budget[fa], wf, fa, A)
-                share = split_frac[table[far_rows, 0], table[far_rows, 1], self._split_slot(table)[far_rows]]
-                attack[far_rows] += far[inverse.ravel()] * share[:, None]
+        if far_on and table.shape[0]:  # distant strikes on high-value state targets (strikes.add_far_rates)
+            audience = strikes.audience_value(self.population_present, c.far_strike_audience_power)
+            strikes.add_far_rates(table, attack, self.is_jihadist, self.is_gov, self.R_far, audience, self.P,
+                                  c.far_strike_share * budget, c.target_half_presence, c.risk_aversion, split_frac)
         channels: list[np.ndarray] = [table]
         rates: list[np.ndarray] = [attack]
         # violence against civilians: selective where control is contested (Kalyvas); militias
@@ -692,18 +669,6 @@ class SahelModel(mesa.Model):
         if not rates:
             return np.zeros((0, 3), dtype=np.int64), np.zeros((0, self.n_cells))
         return np.concatenate(channels).astype(np.int64, copy=False), np.concatenate(rates)
-
-    @staticmethod
-    def _split_slot(table: np.ndarray) -> np.ndarray:
-        """Each channel row's slot among the rows of its (attacker, target) pair (rows of one
-        pair are consecutive in :func:`strikes.hostile_channels`'s table)."""
-        n = table.shape[0]
-        if n == 0:
-            return np.zeros(0, dtype=np.int64)
-        new_pair = np.ones(n, dtype=bool)
-        new_pair[1:] = (table[1:, 0] != table[:-1, 0]) | (table[1:, 1] != table[:-1, 1])
-        start = np.maximum.accumulate(np.where(new_pair, np.arange(n), 0))
-        return np.arange(n) - start
 
     def _split_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How an attack by actor a on actor b splits into event kinds (static per run):

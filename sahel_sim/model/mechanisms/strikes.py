@@ -210,3 +210,56 @@ def hostile_channels(hostility, active, budget, P, R, is_armed, is_pk, rival_pai
             r += 1
     return table, attack_rates(P, R, aa, bb, scale, deterred, deter, budget, target_half, risk_aversion,
                                opportunity_half, rows, share)
+
+
+@njit
+def add_far_rates(table, attack, is_jihadist, is_gov, R_far, audience, P, far_budget, target_half, risk_aversion,
+                  split_share):  # pragma: no cover - compiled
+    """Add the distant strikes (:func:`far_expected`) to the expected attacks ``attack`` (C, n)
+    of :func:`hostile_channels`'s ``table`` in place, compiled (``_compiled.py``): for each
+    (jihadist attacker a, state-side target b) pair the weight ``R_far[a] x audience x
+    saturating(P[b]) x risk_factor(P[b], P[a])``; each attacker's ``far_budget`` spread over
+    its pairs' weights; each pair's strikes split over its rows by ``split_share[a, b, slot]``.
+    The table's rows are in (attacker, target) order with the rows of a pair consecutive."""
+    C, n = attack.shape
+    A = far_budget.size
+    pair_of_row = np.full(C, -1, dtype=np.int64)
+    slot = np.zeros(C, dtype=np.int64)
+    pa = np.empty(C, dtype=np.int64)
+    pb = np.empty(C, dtype=np.int64)
+    n_pairs = 0
+    for r in range(C):
+        a, b = table[r, 0], table[r, 1]
+        if r > 0 and table[r - 1, 0] == a and table[r - 1, 1] == b:
+            slot[r] = slot[r - 1] + 1
+        if not (is_jihadist[a] and is_gov[b]):
+            continue
+        if n_pairs > 0 and pa[n_pairs - 1] == a and pb[n_pairs - 1] == b:
+            pair_of_row[r] = n_pairs - 1
+        else:
+            pa[n_pairs], pb[n_pairs] = a, b
+            pair_of_row[r] = n_pairs
+            n_pairs += 1
+    if n_pairs == 0:
+        return
+    w = np.empty((n_pairs, n))
+    total = np.zeros(A)
+    for p in range(n_pairs):
+        a, b = pa[p], pb[p]
+        for j in range(n):
+            pt = P[b, j]
+            w[p, j] = R_far[a, j] * audience[j] * (pt / (pt + target_half)) \
+                * np.exp(-risk_aversion * pt / (pt + P[a, j] + 1.0))
+        total[a] += pairwise_sum(w[p], 0, n)
+    for p in range(n_pairs):
+        denom = total[pa[p]]
+        share = far_budget[pa[p]] / denom if denom > 0 else 0.0
+        for j in range(n):
+            w[p, j] = w[p, j] * share
+    for r in range(C):
+        p = pair_of_row[r]
+        if p < 0:
+            continue
+        s = split_share[table[r, 0], table[r, 1], slot[r]]
+        for j in range(n):
+            attack[r, j] += w[p, j] * s

@@ -205,3 +205,88 @@ def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, 
         vacuum[j] = 1.0 - security[j]
         pk_cover[j] = s_pk
     return S, P, R, security, vacuum, pk_cover
+
+
+@njit
+def constrain_fields(S, P, R, hostile_armed, kernels, k_presence, siege_weight, is_gov, is_pk, aoo, has_aoo,
+                     half_strength, pk_half, pk_weight, far_actors, k_far):  # pragma: no cover - compiled
+    """What the week's fields owe to the state side's constraints, compiled (``_compiled.py``),
+    after :func:`presence_fields`: each state-side force other than peacekeepers whose
+    occupied cells its armed enemies (``hostile_armed[i]``) are present in projects
+    :func:`besieged_presence` instead (``siege_weight`` > 0); state-side presence and reach stop
+    at the area of operations (``aoo[i]``, 0/1 per cell, where ``has_aoo[i]``); then
+    :func:`security`. Updates ``P`` and ``R`` in place; returns ``(security, vacuum, pk_cover,
+    R_far)``, ``R_far[i]`` the reach (``strikes.reach``) of ``far_actors`` over the kernel
+    ``k_far`` (zeros for the others)."""
+    A, n = P.shape
+    if siege_weight > 0:
+        for i in range(A):
+            if not is_gov[i] or is_pk[i]:
+                continue
+            occ = np.flatnonzero(S[i])
+            if occ.size == 0:
+                continue
+            h = np.zeros(occ.size)
+            first = True
+            for b in range(A):  # rows added in order, as numpy's sum over the leading axis
+                if hostile_armed[i, b]:
+                    if first:
+                        for m in range(occ.size):
+                            h[m] = P[b, occ[m]]
+                        first = False
+                    else:
+                        for m in range(occ.size):
+                            h[m] = h[m] + P[b, occ[m]]
+            if first:
+                continue
+            hemmed = False
+            for m in range(occ.size):
+                if h[m] != 0:
+                    hemmed = True
+                    break
+            if not hemmed:
+                continue
+            local = np.empty(occ.size)
+            moving = np.empty(occ.size)
+            for m in range(occ.size):
+                local[m] = S[i, occ[m]]
+                free = local[m] / (local[m] + siege_weight * h[m])
+                moving[m] = local[m] * free
+                h[m] = local[m] * (1.0 - free)  # the fighters that hold their own cell
+            out = np.dot(moving, kernels[k_presence[i]][occ])
+            for m in range(occ.size):
+                out[occ[m]] += h[m]
+            P[i] = out
+    for i in range(A):
+        if is_gov[i] and has_aoo[i]:
+            for j in range(n):
+                P[i, j] = P[i, j] * aoo[i, j]
+                R[i, j] = R[i, j] * aoo[i, j]
+    security = np.empty(n)
+    vacuum = np.empty(n)
+    pk_cover = np.empty(n)
+    for j in range(n):
+        gov = 0.0
+        pk = 0.0
+        for a in range(A):
+            if is_gov[a]:
+                gov += P[a, j]
+            if is_pk[a]:
+                pk += P[a, j]
+        s_gov = 1.0 - np.exp(-gov / half_strength)
+        s_pk = 1.0 - np.exp(-pk / pk_half)
+        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
+        vacuum[j] = 1.0 - security[j]
+        pk_cover[j] = s_pk
+    R_far = np.zeros((A, n))
+    for i in range(A):
+        if not far_actors[i]:
+            continue
+        occ = np.flatnonzero(S[i])
+        if occ.size == 0:
+            continue
+        local = S[i][occ]
+        total = pairwise_sum(local, 0, local.size)
+        if total > 0:
+            R_far[i] = np.dot(local / total, k_far[occ])
+    return security, vacuum, pk_cover, R_far
