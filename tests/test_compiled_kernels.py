@@ -482,3 +482,33 @@ def test_add_far_rates_matches_far_expected(rng) -> None:
     want[far_rows] += far[inverse.ravel()] * split_share[table[far_rows, 0], table[far_rows, 1], slot[far_rows]][:, None]
     assert far_rows.size and (slot[far_rows] == 1).any()  # pairs split over two rows
     close(got, want)
+
+
+def test_draw_events_draws_what_the_numpy_formulation_draws() -> None:
+    for seed in range(40):
+        g = np.random.default_rng(seed)
+        C, n = int(g.integers(1, 8)), int(g.integers(1, 300))
+        expected = g.random((C, n)) ** 4 * (g.random((C, n)) < 0.3) * g.random(C)[:, None] * 20
+        a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+        got, want = strikes.draw_events(a, expected), strikes.draw_events_numpy(b, expected)
+        for x, y in zip(got, want, strict=True):
+            exact(x, y)
+        assert a.random() == b.random()  # the same draws were taken
+    exact(strikes.row_totals(expected), expected.sum(axis=1))
+
+
+def test_distribute_losses_is_unit_losses_actor_by_actor(rng) -> None:
+    dist, _, _ = grid_world(rng)
+    n, A = dist.shape[0], 4
+    kernels = np.stack([territory.distance_kernel(dist, r) for r in (40.0, 90.0)])
+    k_strike = np.array([0, 1, 1, 0])
+    units = [rng.integers(0, n, m) for m in (6, 0, 11, 3)]
+    fighters = [rng.random(u.size) * 100 + 5 for u in units]
+    losses = np.where(rng.random((A, n)) < 0.2, rng.integers(1, 9, (A, n)), 0).astype(float)
+    losses[3] = 0.0  # an actor with units and no losses
+    got = combat.distribute_losses(losses, np.repeat(np.arange(A), [u.size for u in units]), np.concatenate(units),
+                                   np.concatenate(fighters), kernels, k_strike)
+    want = [combat.unit_losses(fighters[a], units[a], losses[a], kernels[k_strike[a]]) if units[a].size and losses[a].any()
+            else np.zeros(units[a].size) for a in range(A)]
+    close(got, np.concatenate(want))
+    assert got[:6].sum() == pytest.approx(losses[0].sum())  # every loss is borne by somebody

@@ -320,9 +320,13 @@ class SahelModel(mesa.Model):
         forces = self._force_list
         m = self.config.mechanisms
         kernels, k_presence, k_strike = self._kernel_stack()
+        # every actor's units, actor by actor (units do not change again before the losses)
+        sizes = [f.n_units for f in forces]
+        units = (np.repeat(np.arange(A), sizes), np.concatenate([f.unit_cell for f in forces]),
+                 np.concatenate([f.unit_fighters for f in forces]))
+        self._week_units = (units, np.cumsum([0, *sizes]).tolist())
         self.S, self.P, self.R, self.security, self.vacuum, self.pk_cover = territory.presence_fields(
-            np.concatenate([f.unit_cell for f in forces]), np.concatenate([f.unit_fighters for f in forces]),
-            np.repeat(np.arange(A), [f.n_units for f in forces]), A, kernels, k_presence, k_strike, ~self.is_pk,
+            units[1], units[2], units[0], A, kernels, k_presence, k_strike, ~self.is_pk,
             self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
             m.vacuum.peacekeeper_weight)
         # garrisons hemmed in by armed enemies hold their cell only; state-side presence stops at
@@ -762,10 +766,7 @@ class SahelModel(mesa.Model):
             combatants = l_att + l_def
             types = self._log_events(att, tgt, kind, cells, combatants + civ, abduct)
             self.recorder.note_events(att, tgt, types, cells, combatants, civ)
-            hit_actor, hit_cell = np.nonzero(losses)
-            bounds = np.searchsorted(hit_actor, np.arange(A + 1))
-            for i in np.flatnonzero(np.diff(bounds)).tolist():
-                self._distribute_losses(self._force_list[i], losses[i], hit_cell[bounds[i]:bounds[i + 1]])
+            self._apply_losses(losses)
         else:
             losses, civ_by_actor, by_attacker = np.zeros((A, n)), np.zeros((A, n)), np.zeros((A, n))
             civ_deaths, events_cell, jihad_events, armed_attacks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -779,21 +780,16 @@ class SahelModel(mesa.Model):
         return {"events": events_cell, "civ_deaths": civ_deaths, "civ_by_actor": civ_by_actor,
                 "deaths": civ_deaths + losses.sum(axis=0), "rival_fights": rival_fights}
 
-    def _distribute_losses(self, force: Force, loss_cells: np.ndarray, where: np.ndarray | None = None) -> None:
-        """Spread losses at cells over the force's units by fighters times proximity
-        (``where``: the cells with losses, when the caller knows them)."""
-        if where is None:
-            where = np.flatnonzero(loss_cells)
-        if force.n_units == 0 or where.size == 0:
-            return
-        k = self.kernel(force.spec.strike_reach_km * force.reach_factor)
-        # (units, cells) in Fortran order, the layout of ``k[unit_cell][:, where]``, so that the
-        # sums and the product below add in the same order as before (bit-identical outputs)
-        w = force.unit_fighters[:, None] * k[force.unit_cell[None, :], where[:, None]].T
-        total = w.sum(axis=0)
-        # fighters and kernel are non-negative: a column sums to 0 only where all its weights are 0
-        w = w / np.where(total > 0, total, 1.0)
-        force.apply_losses(w @ loss_cells[where])
+    def _apply_losses(self, losses: np.ndarray) -> None:
+        """Spread each actor's losses at cells (A, n) over its units by fighters times proximity
+        (``combat.distribute_losses``), with the units of this week's fields."""
+        (unit_actor, unit_cell, fighters), offsets = self._week_units
+        kernels, _, k_strike = self._kernel_stack()
+        per_unit = combat.distribute_losses(losses, unit_actor, unit_cell, fighters, kernels, k_strike)
+        for i in np.flatnonzero(losses.any(axis=1)).tolist():
+            force = self._force_list[i]
+            if force.n_units:
+                force.apply_losses(per_unit[offsets[i]:offsets[i + 1]])
 
     def _log_events(self, att, tgt, kind, cells, fatalities, abduct) -> np.ndarray:
         """Append the week's events to the log; returns each event's index in EVENT_TYPES."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sahel_sim.model.mechanisms._compiled import njit
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
 
 
 def negbin(rng: np.random.Generator, mean: np.ndarray, shape) -> np.ndarray:
@@ -97,3 +97,49 @@ def week_tallies(att, tgt, cells, l_att, l_def, civ, n_actors, n_cells, is_jihad
             rival[c] = True
         by_actor[a, c] += 1.0
     return loss_att + loss_def, civ_deaths, civ_by_actor, events, jihad, armed, rival, by_actor
+
+
+def unit_losses(fighters: np.ndarray, unit_cell: np.ndarray, loss_cells: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Losses at cells (``loss_cells``, n) spread over a force's units by fighters times
+    proximity (``kernel[unit cell, loss cell]``): each cell's losses are shared among the
+    units in proportion to those weights (nobody loses where every weight is 0)."""
+    where = np.flatnonzero(loss_cells)
+    # (units, cells) in Fortran order, the layout the compiled kernel's BLAS product uses
+    w = fighters[:, None] * kernel[unit_cell[None, :], where[:, None]].T
+    total = w.sum(axis=0)
+    w = w / np.where(total > 0, total, 1.0)
+    return w @ loss_cells[where]
+
+
+@njit
+def distribute_losses(losses, unit_actor, unit_cell, fighters, kernels, k_strike):  # pragma: no cover - compiled
+    """:func:`unit_losses` of every actor at once, compiled (``_compiled.py``): ``losses`` (A,
+    n) by actor and cell, units given as ``unit_actor``, ``unit_cell``, ``fighters`` (actor by
+    actor), ``kernels[k_strike[a]]`` actor a's kernel. Returns the losses of every unit."""
+    A = losses.shape[0]
+    out = np.zeros(fighters.size)
+    start = 0
+    for a in range(A):
+        end = start
+        while end < unit_actor.size and unit_actor[end] == a:
+            end += 1
+        U = end - start
+        if U > 0:
+            where = np.flatnonzero(losses[a])
+            m = where.size
+            if m > 0:
+                k = kernels[k_strike[a]]
+                wt = np.empty((m, U))  # the transpose of the (units, cells) weights
+                for c in range(m):
+                    for u in range(U):
+                        wt[c, u] = fighters[start + u] * k[unit_cell[start + u], where[c]]
+                    total = pairwise_sum(wt[c], 0, U)
+                    d = total if total > 0 else 1.0
+                    for u in range(U):
+                        wt[c, u] = wt[c, u] / d
+                v = np.empty(m)
+                for c in range(m):
+                    v[c] = losses[a, where[c]]
+                out[start:end] = np.dot(wt.T, v)
+        start = end
+    return out

@@ -87,6 +87,17 @@ def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndar
     of the Poisson process, at a fraction of the cost when most cells are quiet)."""
     if expected.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    counts = rng.poisson(row_totals(expected))
+    k = int(counts.sum())
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return place_events(expected, counts, rng.random(k))
+
+
+def draw_events_numpy(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`draw_events` in numpy (the formulation its compiled parts are tested against)."""
+    if expected.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     totals = expected.sum(axis=1)
     counts = rng.poisson(totals)
     hit = np.flatnonzero(counts)
@@ -101,6 +112,54 @@ def draw_events(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndar
     flat = np.searchsorted(cum.ravel(), row + rng.random(ch.size), side="right")
     cells = np.clip(flat - row * n, 0, n - 1)
     return ch.astype(np.int64), cells.astype(np.int64)
+
+
+@njit
+def row_totals(expected):  # pragma: no cover - compiled
+    """``expected.sum(axis=1)`` in numpy's order, compiled (``_compiled.py``)."""
+    C, n = expected.shape
+    out = np.empty(C)
+    for c in range(C):
+        out[c] = pairwise_sum(expected[c], 0, n)
+    return out
+
+
+@njit
+def place_events(expected, counts, u):  # pragma: no cover - compiled
+    """The cells of ``counts[c]`` events of each channel c, drawn with probability proportional
+    to ``expected[c]`` by the uniforms ``u`` (one per event, in channel order), compiled
+    (``_compiled.py``): returns ``(channel, cell)`` per event. The channels' cumulative rates
+    are laid end to end, as :func:`draw_events_numpy` does, and searched in one sorted array."""
+    C, n = expected.shape
+    n_hit = 0
+    for c in range(C):
+        if counts[c] > 0:
+            n_hit += 1
+    cum = np.empty(n_hit * n)
+    ch = np.empty(u.size, dtype=np.int64)
+    row = np.empty(u.size, dtype=np.int64)
+    h = 0
+    e = 0
+    for c in range(C):
+        if counts[c] <= 0:
+            continue
+        acc = 0.0
+        base = h * n
+        for j in range(n):
+            acc += expected[c, j]
+            cum[base + j] = acc
+        for j in range(n):
+            cum[base + j] = cum[base + j] / acc + h
+        for _ in range(counts[c]):
+            ch[e] = c
+            row[e] = h
+            e += 1
+        h += 1
+    cells = np.empty(u.size, dtype=np.int64)
+    for k in range(u.size):
+        flat = np.searchsorted(cum, row[k] + u[k], side="right")
+        cells[k] = min(max(flat - row[k] * n, 0), n - 1)
+    return ch, cells
 
 
 @njit
