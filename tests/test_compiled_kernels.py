@@ -512,3 +512,36 @@ def test_distribute_losses_is_unit_losses_actor_by_actor(rng) -> None:
             else np.zeros(units[a].size) for a in range(A)]
     close(got, np.concatenate(want))
     assert got[:6].sum() == pytest.approx(losses[0].sum())  # every loss is borne by somebody
+
+
+def test_recruit_pools_are_each_recruiters_reached_pool(rng) -> None:
+    dist, _, _ = grid_world(rng)
+    n, A, F = dist.shape[0], 5, 2
+    kernels = np.stack([territory.distance_kernel(dist, r) for r in (40.0, 90.0, 200.0)])
+    k_exposure, k_alarm = np.array([0, 1, 1, 0, 1]), 2
+    recruiters = np.array([1, 2, 4])
+    is_militia = np.array([False, False, False, False, True])
+    faction_of = np.array([0, 1, -1, 0, -1])
+    pop, footprint, grievance = rng.random(n) * 1e4, rng.random((A, n)), rng.random(n)
+    support, vacuum = rng.random((F, n)), rng.random(n)
+    S = np.where(rng.random((A, n)) < 0.3, rng.random((A, n)) * 100 + 5, 0.0)
+    recent = np.where(rng.random((A, n)) < 0.4, rng.random((A, n)), 0.0)
+    base_enemies = np.zeros((A, A), bool)
+    base_enemies[4, [1, 2]] = True
+    got = recruitment.recruit_pools(recruiters, is_militia, faction_of, pop, footprint, grievance, support, vacuum, 0.7,
+                                    S, kernels, k_exposure, recent, base_enemies, k_alarm)
+    for r, a in enumerate(recruiters):
+        occ = np.flatnonzero(S[a])
+        if is_militia[a]:
+            total = recent[[1, 2]].sum(axis=0)
+            hit = np.flatnonzero(total > 1e-6)
+            alarm = np.minimum(total[hit] @ kernels[k_alarm][hit], 1.0)
+            want = recruitment.reached_pool(pop, footprint[a], alarm, np.ones(n), vacuum, 0.7, kernels[k_exposure[a]],
+                                            occ, footprint[a], True)
+        else:
+            sup = support[faction_of[a]] if faction_of[a] >= 0 else np.zeros(n)
+            want = recruitment.reached_pool(pop, footprint[a], grievance, sup, vacuum, 0.7, kernels[k_exposure[a]],
+                                            occ, np.zeros(n), False)
+        for x, y in zip((got[0][r], got[1][r], got[2][r]), want, strict=True):
+            close(x, y)
+    assert got[1].min() > 0

@@ -188,7 +188,7 @@ class SahelModel(mesa.Model):
         self._no_kernel = np.zeros((0, n))  # stands for a kernel a compiled stage does not use
         self._recruiters = [i for i, a in enumerate(self.actor_ids)
                             if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
-        self._base_enemies = [np.flatnonzero(row) for row in self._base_hostility]
+        self._recruiter_index = np.array(self._recruiters, dtype=np.int64)
         self._actor_factions = [(i, int(f)) for i, f in enumerate(self.faction_of) if f >= 0]
         self._column_forces = [i for i in range(len(self.actor_ids)) if self.is_gov[i] and not self.is_merc[i]]
         self._unit_size = np.array([scenario.actors[a].unit_size for a in self.actor_ids])
@@ -319,7 +319,7 @@ class SahelModel(mesa.Model):
         A = len(self.actor_ids)
         forces = self._force_list
         m = self.config.mechanisms
-        kernels, k_presence, k_strike = self._kernel_stack()
+        kernels, k_presence, k_strike, _, _ = self._kernel_stack()
         # every actor's units, actor by actor (units do not change again before the losses)
         sizes = [f.n_units for f in forces]
         units = (np.repeat(np.arange(A), sizes), np.concatenate([f.unit_cell for f in forces]),
@@ -361,23 +361,27 @@ class SahelModel(mesa.Model):
             self._aoo_key, self._aoo_cache = key, (aoo, has)
         return self._aoo_cache
 
-    def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The actors' presence and strike-reach kernels as one (K, n, n) array and each
-        actor's two indices into it (rebuilt only when a reach factor changes)."""
+    def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """The distance kernels the compiled stages use as one (K, n, n) array, and indices
+        into it: each actor's presence, strike-reach and recruitment-exposure kernels, and the
+        militias' alarm kernel (rebuilt only when a reach factor changes)."""
         key = tuple(f.reach_factor for f in self._force_list)
         if getattr(self, "_kernel_stack_key", None) != key:
+            rec = self.config.mechanisms.recruitment
             arrays: list[np.ndarray] = []
             index: dict[int, int] = {}
-            pairs = []
-            for i, f in enumerate(self._force_list):
-                pair = []
-                for k in self._actor_kernels(i, f):
-                    if id(k) not in index:
-                        index[id(k)] = len(arrays)
-                        arrays.append(k)
-                    pair.append(index[id(k)])
-                pairs.append(pair)
-            idx = np.array(pairs, dtype=np.int64)
+
+            def slot(k: np.ndarray) -> int:
+                if id(k) not in index:
+                    index[id(k)] = len(arrays)
+                    arrays.append(k)
+                return index[id(k)]
+
+            rows = [[*(slot(k) for k in self._actor_kernels(i, f)), slot(self.kernel(rec.exposure_reach_factor
+                                                                                       * f.spec.reach_km))]
+                    for i, f in enumerate(self._force_list)]
+            alarm = slot(self.kernel(rec.militia_alarm_km))
+            idx = np.array(rows, dtype=np.int64)
             stack = np.stack(arrays)
             # the caches hold views of the stack from now on, not a second copy of each kernel
             views = {id(k): stack[j] for j, k in enumerate(arrays)}
@@ -386,7 +390,7 @@ class SahelModel(mesa.Model):
             for ck, (kp, ks) in list(cache.items()):
                 cache[ck] = (views.get(id(kp), kp), views.get(id(ks), ks))
             self._kernel_stack_key = key
-            self._kernel_stack_cache = (stack, idx[:, 0].copy(), idx[:, 1].copy())
+            self._kernel_stack_cache = (stack, idx[:, 0].copy(), idx[:, 1].copy(), idx[:, 2].copy(), alarm)
         return self._kernel_stack_cache
 
     def _hostility(self) -> np.ndarray:
@@ -784,7 +788,7 @@ class SahelModel(mesa.Model):
         """Spread each actor's losses at cells (A, n) over its units by fighters times proximity
         (``combat.distribute_losses``), with the units of this week's fields."""
         (unit_actor, unit_cell, fighters), offsets = self._week_units
-        kernels, _, k_strike = self._kernel_stack()
+        kernels, _, k_strike, _, _ = self._kernel_stack()
         per_unit = combat.distribute_losses(losses, unit_actor, unit_cell, fighters, kernels, k_strike)
         for i in np.flatnonzero(losses.any(axis=1)).tolist():
             force = self._force_list[i]
@@ -896,25 +900,15 @@ class SahelModel(mesa.Model):
         armed_faction = np.where(self.is_armed, self.faction_of, -1)
         faction_strength = np.bincount(armed_faction[armed_faction >= 0], weights=strengths[armed_faction >= 0],
                                        minlength=len(self.factions))
-        for i in self._recruiters:
+        kernels, _, _, k_exposure, k_alarm = self._kernel_stack()
+        pools = recruitment.recruit_pools(self._recruiter_index, self.is_militia, self.faction_of, pop, self.footprint,
+                                          self.grievance, self.support, self.vacuum, rec.state_absence_weight, self.S,
+                                          kernels, k_exposure, self.attacks_recent, self._base_hostility, k_alarm)
+        for r, i in enumerate(self._recruiters):
             force = forces[i]
             spec = force.spec
             f = self.faction_of[i]
-            occupied = self._occupied[i]  # self.S is this week's field (mechanisms/territory.py)
-            k_exposure = self.kernel(rec.exposure_reach_factor * spec.reach_km)
-            if self.is_militia[i]:
-                # self-defence militias form where their enemies strike and the state is absent
-                recent = self.attacks_recent[self._base_enemies[i]].sum(axis=0)
-                hit = np.flatnonzero(recent > 1e-6)
-                alarm = recent[hit] @ self.kernel(rec.militia_alarm_km)[hit]
-                weights, reached, exposure = recruitment.reached_pool(
-                    pop, self.footprint[i], np.minimum(alarm, 1.0), self._ones, self.vacuum, rec.state_absence_weight,
-                    k_exposure, occupied, self.footprint[i], True)
-            else:
-                sup = self.support[f] if f >= 0 else self._zeros
-                weights, reached, exposure = recruitment.reached_pool(
-                    pop, self.footprint[i], self.grievance, sup, self.vacuum, rec.state_absence_weight, k_exposure,
-                    occupied, self._zeros, False)
+            weights, reached, exposure = pools[0][r], float(pools[1][r]), pools[2][r]
             recruits, ceiling = recruitment.logistic_recruits(force.strength, reached, rate=spec.recruitment_per_week,
                                                               per_thousand=spec.fighters_per_thousand
                                                               or rec.fighters_per_thousand_sympathisers,

@@ -89,3 +89,54 @@ def reached_pool(population, affinity, grievance, support, vacuum, absence_weigh
         symp = population[j] / 1000.0 * affinity[j] * grievance[j] * (support[j] + absence_weight * vacuum[j])
         weights[j] = symp * exposure[j]
     return weights, pairwise_sum(weights, 0, n), exposure
+
+
+@njit
+def recruit_pools(recruiters, is_militia, faction_of, population, footprint, grievance, support, vacuum,
+                  absence_weight, S, kernels, k_exposure, attacks_recent, base_enemies, k_alarm):  # pragma: no cover - compiled
+    """:func:`reached_pool` of every recruiting actor at once, compiled (``_compiled.py``):
+    returns ``(weights, reached, exposure)`` with one row per entry of ``recruiters``. A group
+    recruits where its units stand (``S[a] > 0``) within its exposure kernel
+    (``kernels[k_exposure[a]]``), from its footprint, the grievance and its faction's
+    ``support`` (none without a faction). A militia recruits from its alarm instead of grievance:
+    the recent attacks of its enemies (``attacks_recent`` rows of ``base_enemies[a]``, added in
+    order) seen through the alarm kernel (``kernels[k_alarm]``), at most 1, with full support and
+    its footprint as the exposure's floor."""
+    R = recruiters.size
+    n = population.size
+    weights = np.empty((R, n))
+    reached = np.empty(R)
+    exposure = np.empty((R, n))
+    zeros = np.zeros(n)
+    ones = np.ones(n)
+    for r in range(R):
+        a = recruiters[r]
+        occupied = np.flatnonzero(S[a])
+        kernel = kernels[k_exposure[a]]
+        if is_militia[a]:
+            recent = np.zeros(n)
+            first = True
+            for b in range(base_enemies.shape[1]):
+                if base_enemies[a, b]:
+                    if first:
+                        recent[:] = attacks_recent[b]
+                        first = False
+                    else:
+                        for j in range(n):
+                            recent[j] = recent[j] + attacks_recent[b, j]
+            hit = np.flatnonzero(recent > 1e-6)
+            alarm = np.zeros(n)
+            if hit.size:
+                alarm = np.dot(recent[hit], kernels[k_alarm][hit])
+            pull = np.minimum(alarm, 1.0)
+            w, total, e = reached_pool(population, footprint[a], pull, ones, vacuum, absence_weight, kernel, occupied,
+                                       footprint[a], True)
+        else:
+            f = faction_of[a]
+            sup = support[f] if f >= 0 else zeros
+            w, total, e = reached_pool(population, footprint[a], grievance, sup, vacuum, absence_weight, kernel,
+                                       occupied, zeros, False)
+        weights[r] = w
+        reached[r] = total
+        exposure[r] = e
+    return weights, reached, exposure
