@@ -545,3 +545,31 @@ def test_recruit_pools_are_each_recruiters_reached_pool(rng) -> None:
         for x, y in zip((got[0][r], got[1][r], got[2][r]), want, strict=True):
             close(x, y)
     assert got[1].min() > 0
+
+
+def test_civilian_channel_rates_match_the_curves_and_civilian_rates(rng) -> None:
+    A, F, n = 6, 3, 40
+    R, pop, pk_cover = rng.random((A, n)), rng.random(n) * 5e4, rng.random(n) * 0.5
+    influence, support = rng.random((F, n)) / F, rng.random((F, n)) / F
+    is_militia = np.array([0, 0, 0, 1, 0, 1], bool)
+    is_jih = np.array([False, True, True])
+    roles = np.zeros((A, F), np.int8)
+    roles[0] = (1, 2, 2)  # the state against the two jihadist factions
+    roles[1] = (2, 1, 0)
+    roles[2] = (2, 0, 1)
+    roles[4] = (1, 2, 2)  # a foreign force on the state's side: the state's curve
+    attackers = np.array([0, 1, 2, 3, 4, 5])
+    budgets = rng.random(A) * 3
+    budgets[2] = 0.0
+    got = civilians.civilian_channel_rates(R, attackers, budgets, pop, pk_cover, 0.6, 2e4, 2.0, is_militia, support,
+                                           is_jih, influence, roles, 0.35, 3.0)
+    intensity = np.empty((A, n))
+    for r, a in enumerate(attackers):
+        if is_militia[a]:
+            intensity[r] = support[is_jih].sum(axis=0)
+        else:
+            intensity[r] = civilians.selective_curve(influence, np.flatnonzero(roles[a] == 1),
+                                                     np.flatnonzero(roles[a] == 2), 0.35, 3.0)
+    targets = civilians.civilian_targets(pop, 2e4) * (1.0 - 0.6 * pk_cover)
+    close(got, strikes.civilian_rates(R, attackers, budgets, targets, intensity, 2.0))
+    assert not got[2].any() and got[[0, 1, 3, 4, 5]].min(axis=1).max() >= 0 and got[3].sum() > 0

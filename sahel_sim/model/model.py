@@ -619,7 +619,7 @@ class SahelModel(mesa.Model):
         m = self.config.mechanisms
         c, pk, cv = m.combat, m.peacekeeping, m.civilians
         A = len(self.actor_ids)
-        protect, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
+        _, deter = peacekeeping.cover_factors(self.pk_cover, protection=pk.protection, deterrence=pk.deterrence)
         forces = self._force_list
         strength = np.array([f.strength for f in forces])
         mobile = np.zeros(A)  # mobile troops count only for state-side forces other than mercenaries
@@ -655,28 +655,29 @@ class SahelModel(mesa.Model):
         # against communities that support the jihadists
         attackers = np.flatnonzero(civ_budget > 0)
         if attackers.size:
-            targets = civilians.civilian_targets(self.population_present, cv.population_half) * protect
-            curves: dict[object, np.ndarray] = {}
-            intensity = np.empty((attackers.size, self.n_cells))
-            for j, a in enumerate(attackers.tolist()):
-                if self.is_militia[a]:
-                    if "militia" not in curves:
-                        curves["militia"] = self.jihadist_support
-                    intensity[j] = curves["militia"]
-                    continue
+            rates.append(civilians.civilian_channel_rates(
+                self.R, attackers, civ_budget[attackers], self.population_present, self.pk_cover, pk.protection,
+                cv.population_half, c.opportunity_half, self.is_militia, self.support, self.faction_is_jihadist,
+                self.influence, self._civilian_roles(), cv.selective_peak_share, cv.selective_sharpness))
+            vac = np.empty((attackers.size, 3), dtype=np.int64)
+            vac[:, 0], vac[:, 1], vac[:, 2] = attackers, -1, VAC
+            channels.append(vac)
+        if len(rates) == 1:
+            return channels[0], rates[0]
+        return np.concatenate(channels), np.concatenate(rates)
+
+    def _civilian_roles(self) -> np.ndarray:
+        """(A, F): 1 where a faction's control counts as actor a's own, 2 where as its enemies'
+        (:meth:`_control_sides`), for the week's hostility."""
+        cache = self._sides_cache
+        if "roles" not in cache:
+            roles = np.zeros((len(self.actor_ids), len(self.factions)), dtype=np.int8)
+            for a in range(len(self.actor_ids)):
                 own, rival = self._control_sides(a)
-                key = (*own, -1, *rival)
-                if key not in curves:
-                    curves[key] = civilians.selective_curve(self.influence, np.array(own, dtype=np.int64),
-                                                            np.array(rival, dtype=np.int64),
-                                                            cv.selective_peak_share, cv.selective_sharpness)
-                intensity[j] = curves[key]
-            rates.append(strikes.civilian_rates(self.R, attackers, civ_budget[attackers], targets, intensity,
-                                                c.opportunity_half))
-            channels.append(np.stack([attackers, np.full(attackers.size, -1), np.full(attackers.size, VAC)], axis=1))
-        if not rates:
-            return np.zeros((0, 3), dtype=np.int64), np.zeros((0, self.n_cells))
-        return np.concatenate(channels).astype(np.int64, copy=False), np.concatenate(rates)
+                roles[a, list(rival)] = 2
+                roles[a, list(own)] = 1
+            cache["roles"] = roles
+        return cache["roles"]
 
     def _split_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How an attack by actor a on actor b splits into event kinds (static per run):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sahel_sim.model.mechanisms._compiled import njit
+from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
 
 
 def control_share(own: np.ndarray, rivals: np.ndarray) -> np.ndarray:
@@ -71,4 +71,75 @@ def selective_curve(influence, own, rivals, peak, sharpness):  # pragma: no cove
         s = min(max(o / max(o + r, 1e-9), 0.0), 1.0)
         if 0.0 < s < 1.0:
             out[j] = np.exp(sharpness * np.log(s / peak) + b * np.log((1.0 - s) / (1.0 - peak)))
+    return out
+
+
+@njit
+def civilian_channel_rates(R, attackers, budgets, population, pk_cover, protection, population_half,
+                           opportunity_half, is_militia, support, faction_is_jihadist, influence, roles, peak,
+                           sharpness):  # pragma: no cover - compiled
+    """Expected attacks on civilians per (attacker, cell) of every attacker at once, compiled
+    (``_compiled.py``): each attacker's budget spread (``strikes.civilian_rates``) over its
+    reach times :func:`civilian_targets` (less where peacekeepers protect: ``1 - protection x
+    pk_cover``) times its intensity. A militia's intensity is the jihadists' support (the
+    communities it suspects); any other attacker's is :func:`selective_curve` of the factions
+    ``roles[a] == 1`` (its own) against those with ``roles[a] == 2`` (its enemies'), each
+    added in faction order. Attackers with the same roles share one curve."""
+    k = attackers.size
+    F, n = influence.shape
+    targets = np.empty(n)
+    for j in range(n):
+        targets[j] = population[j] / (population[j] + population_half) * (1.0 - protection * pk_cover[j])
+    intensity = np.empty((k, n))
+    militia_row = -1
+    for r in range(k):
+        a = attackers[r]
+        done = False
+        if is_militia[a]:
+            if militia_row >= 0:
+                intensity[r] = intensity[militia_row]
+                done = True
+            else:
+                militia_row = r
+                first = True
+                for f in range(F):
+                    if faction_is_jihadist[f]:
+                        if first:
+                            intensity[r] = support[f]
+                            first = False
+                        else:
+                            for j in range(n):
+                                intensity[r, j] = intensity[r, j] + support[f, j]
+                if first:
+                    intensity[r] = 0.0
+                done = True
+        else:
+            for q in range(r):  # an earlier attacker on the same sides: the same curve
+                b = attackers[q]
+                if is_militia[b]:
+                    continue
+                same = True
+                for f in range(F):
+                    if roles[a, f] != roles[b, f]:
+                        same = False
+                        break
+                if same:
+                    intensity[r] = intensity[q]
+                    done = True
+                    break
+        if not done:
+            own = np.flatnonzero(roles[a] == 1)
+            rivals = np.flatnonzero(roles[a] == 2)
+            intensity[r] = selective_curve(influence, own, rivals, peak, sharpness)
+    out = np.empty((k, n))
+    for r in range(k):
+        a = attackers[r]
+        for j in range(n):
+            out[r, j] = R[a, j] * targets[j] * intensity[r, j]
+        total = pairwise_sum(out[r], 0, n)
+        if budgets[r] <= 0 or total <= 0:
+            out[r] = 0.0
+        else:
+            for j in range(n):
+                out[r, j] = budgets[r] * out[r, j] / (opportunity_half + total)
     return out
