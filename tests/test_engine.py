@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +171,18 @@ def test_reevaluation_is_an_option(tiny_config, capsys) -> None:  # noqa: F811 -
     for gen in ("gen_000", "gen_001"):  # each generation is a results folder of the engine
         m = RunStore(out / gen).read_manifest()
         assert m["kind"] == "calibration" and m["status"] == "complete"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+@pytest.mark.parametrize(("env", "tuned"), [({"MALLOC_TRIM_THRESHOLD_": "65536"}, True), ({}, False),
+                                            ({"MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_MMAP_THRESHOLD_": "131072"},
+                                             False)])
+def test_a_worker_started_with_a_fixed_malloc_threshold_gets_the_dynamic_ceiling_back(env, tuned) -> None:
+    # a Dask nanny starts its workers with MALLOC_TRIM_THRESHOLD_ set; only then is there anything to undo
+    import subprocess
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    code = ("from sahel_sim.experiments.engine import tune_allocator, execute_chunk; "
+            "a = tune_allocator(); execute_chunk([]); print(a, tune_allocator())")
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(tuned), str(tuned)]
