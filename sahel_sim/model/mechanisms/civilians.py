@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sahel_sim.model.mechanisms._compiled import njit, pairwise_sum
+from sahel_sim.model.mechanisms._compiled import njit
+from sahel_sim.model.mechanisms.strikes import civilian_rates
 
 
 def control_share(own: np.ndarray, rivals: np.ndarray) -> np.ndarray:
@@ -131,15 +132,4 @@ def civilian_channel_rates(R, attackers, budgets, population, pk_cover, protecti
             own = np.flatnonzero(roles[a] == 1)
             rivals = np.flatnonzero(roles[a] == 2)
             intensity[r] = selective_curve(influence, own, rivals, peak, sharpness)
-    out = np.empty((k, n))
-    for r in range(k):
-        a = attackers[r]
-        for j in range(n):
-            out[r, j] = R[a, j] * targets[j] * intensity[r, j]
-        total = pairwise_sum(out[r], 0, n)
-        if budgets[r] <= 0 or total <= 0:
-            out[r] = 0.0
-        else:
-            for j in range(n):
-                out[r, j] = budgets[r] * out[r, j] / (opportunity_half + total)
-    return out
+    return civilian_rates(R, attackers, budgets, targets, intensity, opportunity_half)

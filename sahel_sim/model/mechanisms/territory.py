@@ -165,6 +165,30 @@ def step_influence(influence, pressure, indptr, indices, data, degree, baseline,
 
 
 @njit
+def security_fields(P, is_gov, is_pk, half_strength, pk_half, pk_weight):  # pragma: no cover - compiled
+    """:func:`security` of the presence fields ``P`` (A, n), the state side's (``is_gov``) and
+    the peacekeepers' (``is_pk``) each added in actor order, compiled (``_compiled.py``)."""
+    A, n = P.shape
+    security = np.empty(n)
+    vacuum = np.empty(n)
+    pk_cover = np.empty(n)
+    for j in range(n):
+        gov = 0.0
+        pk = 0.0
+        for a in range(A):
+            if is_gov[a]:
+                gov += P[a, j]
+            if is_pk[a]:
+                pk += P[a, j]
+        s_gov = 1.0 - np.exp(-gov / half_strength)
+        s_pk = 1.0 - np.exp(-pk / pk_half)
+        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
+        vacuum[j] = 1.0 - security[j]
+        pk_cover[j] = s_pk
+    return security, vacuum, pk_cover
+
+
+@njit
 def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, k_strike, strikes, is_gov, is_pk,
                     half_strength, pk_half, pk_weight):  # pragma: no cover - compiled
     """Every actor's fighters per cell, :func:`presence` and reach (``strikes.reach``), and
@@ -188,22 +212,7 @@ def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, 
         P[a] = np.dot(local, kernels[k_presence[a]][occupied])
         if strikes[a]:
             R[a] = np.dot(local / pairwise_sum(local, 0, local.size), kernels[k_strike[a]][occupied])
-    security = np.empty(n)
-    vacuum = np.empty(n)
-    pk_cover = np.empty(n)
-    for j in range(n):
-        gov = 0.0
-        pk = 0.0
-        for a in range(A):
-            if is_gov[a]:
-                gov += P[a, j]
-            if is_pk[a]:
-                pk += P[a, j]
-        s_gov = 1.0 - np.exp(-gov / half_strength)
-        s_pk = 1.0 - np.exp(-pk / pk_half)
-        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
-        vacuum[j] = 1.0 - security[j]
-        pk_cover[j] = s_pk
+    security, vacuum, pk_cover = security_fields(P, is_gov, is_pk, half_strength, pk_half, pk_weight)
     return S, P, R, security, vacuum, pk_cover
 
 
@@ -262,22 +271,7 @@ def constrain_fields(S, P, R, hostile_armed, kernels, k_presence, siege_weight, 
             for j in range(n):
                 P[i, j] = P[i, j] * aoo[i, j]
                 R[i, j] = R[i, j] * aoo[i, j]
-    security = np.empty(n)
-    vacuum = np.empty(n)
-    pk_cover = np.empty(n)
-    for j in range(n):
-        gov = 0.0
-        pk = 0.0
-        for a in range(A):
-            if is_gov[a]:
-                gov += P[a, j]
-            if is_pk[a]:
-                pk += P[a, j]
-        s_gov = 1.0 - np.exp(-gov / half_strength)
-        s_pk = 1.0 - np.exp(-pk / pk_half)
-        security[j] = 1.0 - (1.0 - s_gov) * (1.0 - pk_weight * s_pk)
-        vacuum[j] = 1.0 - security[j]
-        pk_cover[j] = s_pk
+    security, vacuum, pk_cover = security_fields(P, is_gov, is_pk, half_strength, pk_half, pk_weight)
     R_far = np.zeros((A, n))
     for i in range(A):
         if not far_actors[i]:
