@@ -336,7 +336,7 @@ def test_presence_fields_match_per_actor_products(rng) -> None:
     is_gov, is_pk = np.array([True, False, False, True]), np.array([False, False, False, True])
     got = territory.presence_fields(np.concatenate(units), np.concatenate(fighters),
                                     np.repeat(np.arange(A), [u.size for u in units]), A, kernels, k_presence, k_strike,
-                                    ~is_pk, is_gov, is_pk, 300.0, 100.0, 0.5)
+                                    ~is_pk)
     S, P, R = np.zeros((A, n)), np.zeros((A, n)), np.zeros((A, n))
     for a in range(A):
         S[a] = territory.fighters_per_cell(units[a], fighters[a], n)
@@ -344,9 +344,14 @@ def test_presence_fields_match_per_actor_products(rng) -> None:
             P[a] = territory.presence(S[a], kernels[k_presence[a]])
             if not is_pk[a]:
                 R[a] = strikes.reach(S[a], kernels[k_strike[a]])
-    want = (S, P, R, *territory.security(P[is_gov].sum(axis=0), P[is_pk].sum(axis=0), half_strength=300.0,
-                                         pk_half=100.0, pk_weight=0.5))
-    for a, b in zip(got, want, strict=True):
+    for a, b in zip(got, (S, P, R), strict=True):
+        close(a, b)
+    no_constraint = np.zeros((A, A), bool), np.ones((A, n)), np.zeros(A, bool)  # no siege, no area of operations
+    sec = territory.constrain_fields(S, P.copy(), R.copy(), no_constraint[0], kernels, k_presence, 2.0, is_gov, is_pk,
+                                     no_constraint[1], no_constraint[2], 300.0, 100.0, 0.5, np.zeros(A, bool), kernels[0])
+    want = territory.security(P[is_gov].sum(axis=0), P[is_pk].sum(axis=0), half_strength=300.0, pk_half=100.0,
+                              pk_weight=0.5)
+    for a, b in zip(sec[:3], want, strict=True):
         close(a, b)
 
 

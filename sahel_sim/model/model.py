@@ -325,10 +325,8 @@ class SahelModel(mesa.Model):
         units = (np.repeat(np.arange(A), sizes), np.concatenate([f.unit_cell for f in forces]),
                  np.concatenate([f.unit_fighters for f in forces]))
         self._week_units = (units, np.cumsum([0, *sizes]).tolist())
-        self.S, self.P, self.R, self.security, self.vacuum, self.pk_cover = territory.presence_fields(
-            units[1], units[2], units[0], A, kernels, k_presence, k_strike, ~self.is_pk,
-            self.is_gov, self.is_pk, m.vacuum.security_half_strength, m.peacekeeping.protection_half_presence,
-            m.vacuum.peacekeeper_weight)
+        self.S, self.P, self.R = territory.presence_fields(units[1], units[2], units[0], A, kernels, k_presence,
+                                                           k_strike, ~self.is_pk)
         # garrisons hemmed in by armed enemies hold their cell only; state-side presence stops at
         # its area of operations (a line of control); reach of distant strikes (jihadist groups)
         aoo, has_aoo = self._aoo_masks()

@@ -189,14 +189,14 @@ def security_fields(P, is_gov, is_pk, half_strength, pk_half, pk_weight):  # pra
 
 
 @njit
-def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, k_strike, strikes, is_gov, is_pk,
-                    half_strength, pk_half, pk_weight):  # pragma: no cover - compiled
-    """Every actor's fighters per cell, :func:`presence` and reach (``strikes.reach``), and
-    :func:`security`, compiled (``_compiled.py``): returns ``(S, P, R, security, vacuum,
-    pk_cover)``. Units are given as ``cells``, ``fighters`` and ``unit_actor``, actor by actor;
-    ``kernels`` (K, n, n) holds the distance kernels, ``k_presence[a]`` and ``k_strike[a]``
-    index actor a's; ``strikes[a]``: whether actor a strikes (peacekeepers do not). The
-    products are BLAS ``gemv`` calls, as numpy's ``@``."""
+def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, k_strike,
+                    strikes):  # pragma: no cover - compiled
+    """Every actor's fighters per cell, :func:`presence` and reach (``strikes.reach``),
+    compiled (``_compiled.py``): returns ``(S, P, R)``. Units are given as ``cells``,
+    ``fighters`` and ``unit_actor``, actor by actor; ``kernels`` (K, n, n) holds the distance
+    kernels, ``k_presence[a]`` and ``k_strike[a]`` index actor a's; ``strikes[a]``: whether
+    actor a strikes (peacekeepers do not). The products are BLAS ``gemv`` calls, as numpy's
+    ``@``. Security follows from the presence once it is constrained (:func:`constrain_fields`)."""
     n = kernels.shape[1]
     A = n_actors
     S = np.zeros((A, n))
@@ -212,8 +212,7 @@ def presence_fields(cells, fighters, unit_actor, n_actors, kernels, k_presence, 
         P[a] = np.dot(local, kernels[k_presence[a]][occupied])
         if strikes[a]:
             R[a] = np.dot(local / pairwise_sum(local, 0, local.size), kernels[k_strike[a]][occupied])
-    security, vacuum, pk_cover = security_fields(P, is_gov, is_pk, half_strength, pk_half, pk_weight)
-    return S, P, R, security, vacuum, pk_cover
+    return S, P, R
 
 
 @njit
