@@ -12,6 +12,7 @@ import yaml
 
 from sahel_sim.config import ConfigError
 from sahel_sim.experiments.calibrate import load_calibration
+from sahel_sim.experiments.engine import read_measures
 from sahel_sim.experiments.executors import LocalExecutor
 from sahel_sim.experiments.refine import (
     Refiner,
@@ -20,6 +21,7 @@ from sahel_sim.experiments.refine import (
     refine_report,
     round_sig,
 )
+from sahel_sim.experiments.targets import load_targets
 from tests.test_calibration import tiny_config  # noqa: F401  (fixture)
 
 
@@ -174,3 +176,33 @@ def test_max_polls_only_with_refine(tiny_config, capsys) -> None:  # noqa: F811
 
     assert main(["calibrate", str(tiny_config), "--max-polls", "2", "--workers", "0", "--quiet"]) == 2
     assert "--max-polls: only with --refine" in capsys.readouterr().err
+
+
+def test_target_misses_count_medians_outside_tolerance_and_missing_statistics() -> None:
+    targets = load_targets(Path(__file__).resolve().parent.parent / "calibration" / "targets.yaml")
+    at_value = {t.id: t.value for t in targets.targets}
+    assert targets.misses(at_value) == 0
+    first, second = targets.targets[0], targets.targets[1]
+    outside = {**at_value, first.id: first.high * 1.5 + 1.0}
+    assert targets.misses(outside) == 1
+    del outside[second.id]  # a statistic the run could not compute is a miss too
+    assert targets.misses(outside) == 2
+
+
+def test_miss_penalty_adds_to_the_distance_per_target_outside_tolerance(tiny_config) -> None:  # noqa: F811
+    penalty = 0.5
+    path = _refine_config(tiny_config, parameters=["mechanisms.displacement.flee_per_event"], miss_penalty=penalty)
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cfg["use_targets"] += ["violent_events_2024"]  # after the run's end (August 2012): 0 events, a miss
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    cal = load_calibration(path)
+    out = cal.resolve("out-refine-penalty")
+    refiner = Refiner(cal, executor=LocalExecutor(0), out=out)
+    outcome = refiner.run(reevaluate=False)
+    frame = read_measures(out / "start")
+    med = {t: float(frame[t].median()) for t in cal.targets.ids if t in frame}
+    start = outcome.table.iloc[0]
+    assert start["misses"] == cal.used.misses(med) > 0
+    assert start["distance"] == pytest.approx(cal.used.distance(med) + penalty * start["misses"])
+    assert outcome.table["misses"].notna().all()
+    assert "plus 0.5 for each target whose median is outside its tolerance" in refine_report(cal, refiner, outcome)

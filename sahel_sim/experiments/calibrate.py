@@ -117,7 +117,9 @@ class RefineSpec(_Strict):
     step: float = Field(0.125, gt=0.0, le=0.5, description="first step, as a share of each prior's (transformed) width")
     min_step: float = Field(0.015, gt=0.0, le=0.5, description="stop when every step is below this share of its width")
     max_polls: int = Field(12, ge=1, le=1000, description="polls at most (each runs 2 candidates per parameter)")
-    min_improvement: float = Field(0.005, ge=0.0, description="a move is taken only if it lowers the distance by more than this")
+    min_improvement: float = Field(0.005, ge=0.0, description="a move is taken only if it lowers the objective by more than this")
+    miss_penalty: float = Field(0.0, ge=0.0, description="added to the distance for each used target whose median is "
+                                "outside its tolerance (0: the objective is the distance alone)")
 
 
 class CalibrationConfig(_Strict):

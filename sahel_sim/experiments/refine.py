@@ -23,7 +23,11 @@ point, not a posterior: the ABC stays the tool for uncertainty.
 - **Objective.** The distance of :meth:`TargetSet.distance` (the calibration's family-weighted
   distance over the used targets) of the candidate's median statistics over ``seeds`` runs.
   Every candidate is run on the same seeds (common random numbers: differences between
-  candidates are not differences between draws).
+  candidates are not differences between draws). With ``miss_penalty`` > 0 each used target
+  whose median falls outside its tolerance adds that much: the distance rewards moving a
+  target toward its documented value anywhere in or out of its tolerance, the validation's
+  headline counts the targets inside it, and the penalty lets the search trade a little
+  distance for a target brought inside.
 - **No winner's curse.** The point found was selected on those seeds. It and the incumbent are
   then rerun on the calibration's fresh re-evaluation seeds (``reevaluate_seeds``), and the
   parameter file is rewritten only if the refined point is better there too.
@@ -33,7 +37,7 @@ point, not a posterior: the ABC stays the tool for uncertainty.
   statistics and carries on.
 
 Outputs in the output folder: ``refine.csv`` (every candidate: poll, parameter moved, values,
-distance), ``refine.md`` (the path of the search and the re-evaluation) and ``best.yaml``.
+objective, targets outside tolerance), ``refine.md`` (the path of the search and the re-evaluation) and ``best.yaml``.
 """
 
 from __future__ import annotations
@@ -201,6 +205,7 @@ class Refiner:
         self.lower = np.array([p.box[0] for p in self.priors])
         self.upper = np.array([p.box[1] for p in self.priors])
         self.seeds = replicate_seeds(cal.config.seed, spec.seeds)
+        self.misses: dict[tuple[str, tuple], int] = {}  # (label, candidate) -> targets outside tolerance
         self._calls = 0
         self._rows: list[dict[str, Any]] = []
 
@@ -222,7 +227,9 @@ class Refiner:
             runs = frame[frame["point"] == c]
             if len(runs) == len(seeds):
                 med = {t: float(runs[t].median()) for t in self.cal.targets.ids if t in runs}
-                out[c] = self.cal.used.distance(med)
+                misses = self.cal.used.misses(med)
+                self.misses[(label, _key(candidates[c]))] = misses
+                out[c] = self.cal.used.distance(med) + self.spec.miss_penalty * misses
         return out
 
     def _evaluate(self, z: np.ndarray, tag: str) -> np.ndarray:
@@ -249,18 +256,19 @@ class Refiner:
 
         search = compass_search(self._evaluate, start, self.lower, self.upper, step=spec.step, min_step=spec.min_step,
                                 max_polls=spec.max_polls, min_improvement=spec.min_improvement, on_poll=on_poll)
-        rows = [{"poll": 0, "parameter": "", "direction": 0, "distance": search.start_distance, "accepted": True,
-                 **self.start_values}]
+        rows = [{"poll": 0, "parameter": "", "direction": 0, "distance": search.start_distance,
+                 "misses": self.misses.get(("start", ())), "accepted": True, **self.start_values}]
         for poll in search.polls:
             for r, (i, sign) in enumerate(poll.moves):
+                values = self.values_of(poll.candidates[r])
                 rows.append({"poll": poll.index, "parameter": self.keys[i], "direction": sign,
-                             "distance": float(poll.distances[r]),
-                             "accepted": poll.accepted == r and not poll.combined_taken,
-                             **self.values_of(poll.candidates[r])})
+                             "distance": float(poll.distances[r]), "misses": self._misses_of(values),
+                             "accepted": poll.accepted == r and not poll.combined_taken, **values})
             if poll.combined is not None:
+                values = self.values_of(poll.combined)
                 rows.append({"poll": poll.index, "parameter": "(improving moves combined)", "direction": 0,
-                             "distance": poll.combined_distance, "accepted": poll.combined_taken,
-                             **self.values_of(poll.combined)})
+                             "distance": poll.combined_distance, "misses": self._misses_of(values),
+                             "accepted": poll.combined_taken, **values})
         table = pd.DataFrame(rows)
         moved = any(p.accepted is not None or p.combined_taken for p in search.polls)
         best_values = self.values_of(search.best) if moved else dict(self.start_values)
@@ -271,14 +279,25 @@ class Refiner:
             # one folder per search length: a search resumed with more polls re-evaluates its new point apart
             folder = self.out / f"reevaluate_p{len(search.polls):03d}"
             d = self._distances(folder, [{}, best_values], fresh, "re-evaluation")
-            reevaluated = {"start": float(d[0]), "refined": float(d[1])}
+            reevaluated = {"start": float(d[0]), "refined": float(d[1]),
+                           "start_misses": self.misses.get(("re-evaluation", ())),
+                           "refined_misses": self.misses.get(("re-evaluation", _key(best_values)))}
         return RefineOutcome(self.keys, search, dict(self.start_values), best_values, table, reevaluated)
+
+    def _misses_of(self, values: Mapping[str, float]) -> int | None:
+        """Targets outside tolerance for a candidate of the search (None if it was not run)."""
+        key = _key(values)
+        return next((m for (label, k), m in self.misses.items() if k == key and label != "re-evaluation"), None)
 
     def _move_text(self, poll: Poll, r: int) -> str:
         i, _ = poll.moves[r]
         before = round_sig(float(self.priors[i].from_unit(np.asarray(poll.center[i]))))
         after = self.values_of(poll.candidates[r])[self.keys[i]]
         return f"{self.keys[i]} {before:g} -> {after:g}"
+
+
+def _key(values: Mapping[str, float]) -> tuple:
+    return tuple(sorted(values.items()))
 
 
 def _lookup(data: Mapping[str, Any], key: str) -> Any:
@@ -300,14 +319,20 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
              f"Compass search (Kolda, Lewis & Torczon 2003) over {len(outcome.keys)} parameters in their priors' "
              f"transformed coordinates, first step {spec.step:g} of each prior's width, each candidate scored by the "
              f"family-weighted distance of its median statistics over {spec.seeds} common seeds "
-             f"(master seed {cal.config.seed}), on {len(cal.used)} targets. Stopped: {s.stopped}.", "",
-             f"Distance on the search seeds: start {s.start_distance:.3f}, refined {s.best_distance:.3f} "
-             f"({n_cand} candidates, {n_cand * spec.seeds} runs).", ""]
+             f"(master seed {cal.config.seed}), on {len(cal.used)} targets"
+             + (f", plus {spec.miss_penalty:g} for each target whose median is outside its tolerance"
+                if spec.miss_penalty else "") + f". Stopped: {s.stopped}.", "",
+             f"{'Objective' if spec.miss_penalty else 'Distance'} on the search seeds: start {s.start_distance:.3f}, "
+             f"refined {s.best_distance:.3f} ({n_cand} candidates, {n_cand * spec.seeds} runs)"
+             + (f"; targets outside tolerance: start {_count(outcome.table, 0)}, refined "
+                f"{refiner._misses_of(outcome.best_values)}" if spec.miss_penalty else "") + ".", ""]
     if outcome.reevaluated is not None:
         r = outcome.reevaluated
         verdict = "the refined values are better" if outcome.improved else "the start is at least as good"
+        misses = (f" (targets outside tolerance: {r['start_misses']} and {r['refined_misses']})"
+                  if spec.miss_penalty else "")
         lines += [f"On {cal.config.reevaluate_seeds} fresh seeds (not used by the search): start {r['start']:.3f}, "
-                  f"refined {r['refined']:.3f}: {verdict}.", ""]
+                  f"refined {r['refined']:.3f}{misses}: {verdict}.", ""]
     lines += ["## Path", "", "| poll | candidates | best candidate | taken | distance after |", "|---:|---:|---:|---|---:|"]
     f = s.start_distance
     for p in s.polls:
@@ -331,3 +356,8 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
         lines.append(f"| {k} | {p.distribution} {p.low:g}-{p.high:g} | {a:g} | {b:g}{mark} |")
     lines += ["", "(* moved)", ""]
     return "\n".join(lines)
+
+
+def _count(table: pd.DataFrame, poll: int) -> Any:
+    row = table[(table["poll"] == poll) & table["accepted"]]
+    return row["misses"].iloc[0] if len(row) else None

@@ -152,6 +152,11 @@ class TargetSet:
                 per_family.append(total / weights)
         return math.sqrt(sum(per_family) / len(per_family)) if per_family else 0.0
 
+    def misses(self, stats: Mapping[str, float]) -> int:
+        """How many targets ``stats`` leaves outside their tolerance (a statistic a run could not
+        compute counts as a miss): the count the validation report's headline is made of."""
+        return sum(not t.hit(float(stats.get(t.id, float("nan")))) for t in self.targets)
+
     def table(self, replicate_stats: Sequence[Mapping[str, float]]) -> pd.DataFrame:
         """Per target: documented value and tolerance, simulated median and 90% interval over
         the replicates, scaled miss of the median, and hit or miss."""
