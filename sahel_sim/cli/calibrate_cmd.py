@@ -186,7 +186,9 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
         return 0
     moved = {k: v for k, v in outcome.best_values.items() if v != outcome.start_values[k]}
     note = (f"{cal.config.name}, {dt.date.today().isoformat()}: compass search (--refine) of {len(refiner.keys)} "
-            f"parameters from the previous values, {spec.seeds} common seeds, distance {s.start_distance:.2f} -> "
+            f"parameters from the previous values, {spec.seeds} common seeds, "
+            f"{f'distance + {spec.miss_penalty:g} a target outside tolerance' if spec.miss_penalty else 'distance'} "
+            f"{s.start_distance:.2f} -> "
             f"{s.best_distance:.2f}; on {cal.config.reevaluate_seeds} fresh seeds {r['start']:.2f} -> {r['refined']:.2f}; "
             f"moved: {', '.join(moved)}")
     write_atomic(params, update_parameter_file(params, moved, note=note))
