@@ -203,6 +203,28 @@ def test_miss_penalty_adds_to_the_distance_per_target_outside_tolerance(tiny_con
     med = {t: float(frame[t].median()) for t in cal.targets.ids if t in frame}
     start = outcome.table.iloc[0]
     assert start["misses"] == cal.used.misses(med) > 0
-    assert start["distance"] == pytest.approx(cal.used.distance(med) + penalty * start["misses"])
+    assert start["distance"] == pytest.approx(cal.used.distance(med))
+    assert start["objective"] == pytest.approx(start["distance"] + penalty * start["misses"])
     assert outcome.table["misses"].notna().all()
-    assert "plus 0.5 for each target whose median is outside its tolerance" in refine_report(cal, refiner, outcome)
+    report = refine_report(cal, refiner, outcome)
+    assert "plus 0.5 for each target whose median is outside its tolerance" in report
+    assert f"targets outside tolerance: start {start['misses']}, refined " in report and "None" not in report
+
+
+def test_miss_penalty_counts_follow_a_move_into_the_re_evaluation(tiny_config) -> None:  # noqa: F811
+    path = _refine_config(tiny_config, parameters=["mechanisms.displacement.flee_per_event"], miss_penalty=0.5,
+                          min_improvement=0.0, step=0.4)
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cfg["use_targets"] += ["violent_events_2024"]
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    cal = load_calibration(path)
+    refiner = Refiner(cal, executor=LocalExecutor(0), out=cal.resolve("out-refine-moved"))
+    outcome = refiner.run()
+    assert outcome.best_values != outcome.start_values  # the tiny search moved
+    moved = outcome.table[outcome.table["accepted"] & (outcome.table["poll"] == 1)].iloc[0]
+    assert refiner.score_of(outcome.best_values)[1] == moved["misses"]
+    r = outcome.reevaluated
+    assert isinstance(r["start_misses"], int) and isinstance(r["refined_misses"], int)
+    assert r["refined"] - 0.5 * r["refined_misses"] >= 0.0  # the objective holds the distance and the penalty
+    report = refine_report(cal, refiner, outcome)
+    assert f"refined {r['refined_misses']})" in report and "None" not in report

@@ -166,7 +166,7 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
               f"{spec.seeds} seeds a candidate ({executor.describe()}) -> {out}")
         outcome = refiner.run()
     s = outcome.search
-    print(f"search seeds: distance {s.start_distance:.3f} -> {s.best_distance:.3f} after {len(s.polls)} polls ({s.stopped})")
+    print(f"search seeds: {refiner.objective_name} {s.start_distance:.3f} -> {s.best_distance:.3f} after {len(s.polls)} polls ({s.stopped})")
     report = refine_report(cal, refiner, outcome)
     write_atomic(out / "refine.md", report)
     outcome.table.to_csv(out / "refine.csv", index=False)

@@ -37,7 +37,7 @@ point, not a posterior: the ABC stays the tool for uncertainty.
   statistics and carries on.
 
 Outputs in the output folder: ``refine.csv`` (every candidate: poll, parameter moved, values,
-objective, targets outside tolerance), ``refine.md`` (the path of the search and the re-evaluation) and ``best.yaml``.
+the objective, the family distance and the targets outside tolerance), ``refine.md`` (the path of the search and the re-evaluation) and ``best.yaml``.
 """
 
 from __future__ import annotations
@@ -173,7 +173,8 @@ class RefineOutcome:
     start_values: dict[str, float]
     best_values: dict[str, float]
     table: pd.DataFrame  # every candidate run
-    reevaluated: dict[str, float] | None  # {"start": d, "refined": d} on fresh seeds
+    # on fresh seeds: {"start": objective, "refined": objective, "start_misses": n, "refined_misses": n}
+    reevaluated: dict[str, float | int | None] | None
 
     @property
     def improved(self) -> bool:
@@ -205,7 +206,8 @@ class Refiner:
         self.lower = np.array([p.box[0] for p in self.priors])
         self.upper = np.array([p.box[1] for p in self.priors])
         self.seeds = replicate_seeds(cal.config.seed, spec.seeds)
-        self.misses: dict[tuple[str, tuple], int] = {}  # (label, candidate) -> targets outside tolerance
+        # (label, candidate values) -> (family distance, targets outside tolerance) of each scored candidate
+        self.scores: dict[tuple[str, tuple], tuple[float, int]] = {}
         self._calls = 0
         self._rows: list[dict[str, Any]] = []
 
@@ -227,9 +229,9 @@ class Refiner:
             runs = frame[frame["point"] == c]
             if len(runs) == len(seeds):
                 med = {t: float(runs[t].median()) for t in self.cal.targets.ids if t in runs}
-                misses = self.cal.used.misses(med)
-                self.misses[(label, _key(candidates[c]))] = misses
-                out[c] = self.cal.used.distance(med) + self.spec.miss_penalty * misses
+                distance, misses = self.cal.used.distance(med), self.cal.used.misses(med)
+                self.scores[(label, _key(candidates[c]))] = (distance, misses)
+                out[c] = distance + self.spec.miss_penalty * misses
         return out
 
     def _evaluate(self, z: np.ndarray, tag: str) -> np.ndarray:
@@ -252,22 +254,22 @@ class Refiner:
             what = ("every improving move at once" if poll.combined_taken else
                     "no move improves: steps halved" if poll.accepted is None else self._move_text(poll, poll.accepted))
             self.notify(f"poll {poll.index}: {len(poll.candidates)} candidates, best {np.nanmin(poll.distances):.3f}; "
-                        f"{what}; distance now {best:.3f}")
+                        f"{what}; {self.objective_name} now {best:.3f}")
 
         search = compass_search(self._evaluate, start, self.lower, self.upper, step=spec.step, min_step=spec.min_step,
                                 max_polls=spec.max_polls, min_improvement=spec.min_improvement, on_poll=on_poll)
-        rows = [{"poll": 0, "parameter": "", "direction": 0, "distance": search.start_distance,
-                 "misses": self.misses.get(("start", ())), "accepted": True, **self.start_values}]
+        rows = [{"poll": 0, "parameter": "", "direction": 0, "objective": search.start_distance,
+                 **self._score_columns(self.start_values), "accepted": True, **self.start_values}]
         for poll in search.polls:
             for r, (i, sign) in enumerate(poll.moves):
                 values = self.values_of(poll.candidates[r])
                 rows.append({"poll": poll.index, "parameter": self.keys[i], "direction": sign,
-                             "distance": float(poll.distances[r]), "misses": self._misses_of(values),
+                             "objective": float(poll.distances[r]), **self._score_columns(values),
                              "accepted": poll.accepted == r and not poll.combined_taken, **values})
             if poll.combined is not None:
                 values = self.values_of(poll.combined)
                 rows.append({"poll": poll.index, "parameter": "(improving moves combined)", "direction": 0,
-                             "distance": poll.combined_distance, "misses": self._misses_of(values),
+                             "objective": poll.combined_distance, **self._score_columns(values),
                              "accepted": poll.combined_taken, **values})
         table = pd.DataFrame(rows)
         moved = any(p.accepted is not None or p.combined_taken for p in search.polls)
@@ -280,14 +282,23 @@ class Refiner:
             folder = self.out / f"reevaluate_p{len(search.polls):03d}"
             d = self._distances(folder, [{}, best_values], fresh, "re-evaluation")
             reevaluated = {"start": float(d[0]), "refined": float(d[1]),
-                           "start_misses": self.misses.get(("re-evaluation", ())),
-                           "refined_misses": self.misses.get(("re-evaluation", _key(best_values)))}
+                           "start_misses": self.scores.get(("re-evaluation", ()), (None, None))[1],
+                           "refined_misses": self.scores.get(("re-evaluation", _key(best_values)), (None, None))[1]}
         return RefineOutcome(self.keys, search, dict(self.start_values), best_values, table, reevaluated)
 
-    def _misses_of(self, values: Mapping[str, float]) -> int | None:
-        """Targets outside tolerance for a candidate of the search (None if it was not run)."""
-        key = _key(values)
-        return next((m for (label, k), m in self.misses.items() if k == key and label != "re-evaluation"), None)
+    @property
+    def objective_name(self) -> str:
+        return "objective" if self.spec.miss_penalty else "distance"
+
+    def score_of(self, values: Mapping[str, float]) -> tuple[float, int] | None:
+        """(family distance, targets outside tolerance) of a candidate on the search's seeds;
+        None if it was not run. The start is run as the scenario itself (no overrides)."""
+        key = () if dict(values) == dict(self.start_values) else _key(values)
+        return next((v for (label, k), v in self.scores.items() if k == key and label != "re-evaluation"), None)
+
+    def _score_columns(self, values: Mapping[str, float]) -> dict[str, Any]:
+        score = self.score_of(values)
+        return {"distance": score[0] if score else float("nan"), "misses": score[1] if score else pd.NA}
 
     def _move_text(self, poll: Poll, r: int) -> str:
         i, _ = poll.moves[r]
@@ -324,16 +335,18 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
                 if spec.miss_penalty else "") + f". Stopped: {s.stopped}.", "",
              f"{'Objective' if spec.miss_penalty else 'Distance'} on the search seeds: start {s.start_distance:.3f}, "
              f"refined {s.best_distance:.3f} ({n_cand} candidates, {n_cand * spec.seeds} runs)"
-             + (f"; targets outside tolerance: start {_count(outcome.table, 0)}, refined "
-                f"{refiner._misses_of(outcome.best_values)}" if spec.miss_penalty else "") + ".", ""]
+             + (f"; targets outside tolerance: start {_misses_text(refiner.score_of(outcome.start_values))}, "
+                f"refined {_misses_text(refiner.score_of(outcome.best_values))}" if spec.miss_penalty else "")
+             + ".", ""]
     if outcome.reevaluated is not None:
         r = outcome.reevaluated
         verdict = "the refined values are better" if outcome.improved else "the start is at least as good"
-        misses = (f" (targets outside tolerance: {r['start_misses']} and {r['refined_misses']})"
+        misses = (f" (targets outside tolerance: start {r['start_misses']}, refined {r['refined_misses']})"
                   if spec.miss_penalty else "")
         lines += [f"On {cal.config.reevaluate_seeds} fresh seeds (not used by the search): start {r['start']:.3f}, "
                   f"refined {r['refined']:.3f}{misses}: {verdict}.", ""]
-    lines += ["## Path", "", "| poll | candidates | best candidate | taken | distance after |", "|---:|---:|---:|---|---:|"]
+    lines += ["## Path", "", f"| poll | candidates | best candidate | taken | {refiner.objective_name} after |",
+              "|---:|---:|---:|---|---:|"]
     f = s.start_distance
     for p in s.polls:
         if p.combined_taken:
@@ -358,6 +371,5 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
     return "\n".join(lines)
 
 
-def _count(table: pd.DataFrame, poll: int) -> Any:
-    row = table[(table["poll"] == poll) & table["accepted"]]
-    return row["misses"].iloc[0] if len(row) else None
+def _misses_text(score: tuple[float, int] | None) -> str:
+    return "not run" if score is None else str(score[1])
