@@ -161,6 +161,8 @@ def test_refine_from_the_command_line_rewrites_only_values_that_win_on_fresh_see
     assert written == best["mechanisms.displacement.foreign_weight"] > 0.02
     assert "compass search (--refine)" in params.read_text(encoding="utf-8") and f"wrote {params}" in printed
     assert (out / "refine.md").is_file() and (out / "refine.csv").is_file()
+    stamp = (out / "refine.md").read_text(encoding="utf-8").splitlines()[2]
+    assert f"by `sahel-sim calibrate {tiny_config} --refine` (commit `" in stamp and "local executor, 0 workers" in stamp
 
     # a second refinement from there with a demand no move can meet leaves the file alone
     before = params.read_text(encoding="utf-8")
@@ -169,6 +171,8 @@ def test_refine_from_the_command_line_rewrites_only_values_that_win_on_fresh_see
     assert main(["calibrate", str(tiny_config), "--refine", "--out", str(tiny_config.parent / "again"),
                  "--workers", "0", "--quiet"]) == 0
     assert params.read_text(encoding="utf-8") == before and "is left as it is" in capsys.readouterr().out
+    stamp = (tiny_config.parent / "again" / "refine.md").read_text(encoding="utf-8").splitlines()[2]
+    assert f"by `sahel-sim calibrate {tiny_config} --refine --out {tiny_config.parent / 'again'}` (commit" in stamp
 
 
 def test_max_polls_only_with_refine(tiny_config, capsys) -> None:  # noqa: F811

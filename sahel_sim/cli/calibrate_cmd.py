@@ -152,6 +152,16 @@ def _raw_refine(config: Path) -> dict:
     return dict(refine) if isinstance(refine, dict) else {}
 
 
+def _refine_command(args: argparse.Namespace) -> str:
+    """The command line of a refinement, as its report quotes it (the options that shape it)."""
+    parts = ["sahel-sim calibrate", str(args.config), "--refine"]
+    for flag, value in (("--out", args.out), ("--max-polls", args.max_polls),
+                        ("--reevaluate-seeds", args.reevaluate_seeds), ("--report", args.report)):
+        if value is not None:
+            parts += [flag, str(value)]
+    return " ".join(parts)
+
+
 def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
     import yaml
 
@@ -160,6 +170,7 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
     from sahel_sim.experiments.refine import Refiner, refine_report
 
     spec = cal.config.refine
+    started = dt.datetime.now(dt.UTC)
     with RunProgress(enabled=not args.quiet) as show:
         refiner = Refiner(cal, executor=executor, out=out, progress=show, notify=show.line, chunk_size=args.chunk_size)
         print(f"refining {len(refiner.keys)} parameters from their current values on {len(cal.used)} targets, "
@@ -167,7 +178,7 @@ def refine_main(args: argparse.Namespace, cal, executor, out: Path) -> int:
         outcome = refiner.run()
     s = outcome.search
     print(f"search seeds: {refiner.objective_name} {s.start_distance:.3f} -> {s.best_distance:.3f} after {len(s.polls)} polls ({s.stopped})")
-    report = refine_report(cal, refiner, outcome)
+    report = refine_report(cal, refiner, outcome, command=_refine_command(args), started=started)
     write_atomic(out / "refine.md", report)
     outcome.table.to_csv(out / "refine.csv", index=False)
     write_atomic(out / "best.yaml", yaml.safe_dump({"values": outcome.best_values}, sort_keys=False))

@@ -319,13 +319,21 @@ def _lookup(data: Mapping[str, Any], key: str) -> Any:
 
 
 # --------------------------------------------------------------------------- report
-def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
-    """Markdown: the search's path, the values found against the start, and the re-evaluation."""
+def refine_report(cal, refiner: Refiner, outcome: RefineOutcome, *, command: str | None = None,
+                  started: dt.datetime | None = None) -> str:
+    """Markdown: the search's path, the values found against the start, and the re-evaluation.
+    ``command`` (the command line) and ``started`` (when the command began) go into the stamp,
+    with the source tree's commit."""
+    from sahel_sim.io.manifest import short_commit
+
     s = outcome.search
     spec = cal.config.refine
     n_cand = 1 + sum(len(p.candidates) + (p.combined is not None) for p in s.polls)
+    now = dt.datetime.now(dt.UTC)
+    span = f", {started:%H:%M}-{now:%H:%M} UTC" if started is not None else ""
     lines = [f"# Local refinement of the parameters: {cal.config.name}", "",
-             f"Produced on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `sahel-sim calibrate {cal.path.name} --refine`.",
+             f"Produced on {now:%Y-%m-%d %H:%M} UTC by `{command or f'sahel-sim calibrate {cal.path.name} --refine'}` "
+             f"(commit `{short_commit()}`{span}, {_executor_text(refiner.executor)}).",
              "",
              f"Compass search (Kolda, Lewis & Torczon 2003) over {len(outcome.keys)} parameters in their priors' "
              f"transformed coordinates, first step {spec.step:g} of each prior's width, each candidate scored by the "
@@ -369,6 +377,12 @@ def refine_report(cal, refiner: Refiner, outcome: RefineOutcome) -> str:
         lines.append(f"| {k} | {p.distribution} {p.low:g}-{p.high:g} | {a:g} | {b:g}{mark} |")
     lines += ["", "(* moved)", ""]
     return "\n".join(lines)
+
+
+def _executor_text(executor: Any) -> str:
+    d = executor.describe()
+    workers = f", {d['workers']} workers" if "workers" in d else ""
+    return f"{d.get('executor', 'unknown')} executor{workers}"
 
 
 def _misses_text(score: tuple[float, int] | None) -> str:
