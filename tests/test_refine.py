@@ -193,13 +193,18 @@ def test_target_misses_count_medians_outside_tolerance_and_missing_statistics() 
     assert targets.misses(outside) == 2
 
 
-def test_miss_penalty_adds_to_the_distance_per_target_outside_tolerance(tiny_config) -> None:  # noqa: F811
-    penalty = 0.5
-    path = _refine_config(tiny_config, parameters=["mechanisms.displacement.flee_per_event"], miss_penalty=penalty)
+def _penalised_calibration(config: Path, **refine):
+    path = _refine_config(config, parameters=["mechanisms.displacement.flee_per_event"], miss_penalty=0.5,
+                          **refine)
     cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
     cfg["use_targets"] += ["violent_events_2024"]  # after the run's end (August 2012): 0 events, a miss
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    cal = load_calibration(path)
+    return load_calibration(path)
+
+
+def test_miss_penalty_adds_to_the_distance_per_target_outside_tolerance(tiny_config) -> None:  # noqa: F811
+    penalty = 0.5
+    cal = _penalised_calibration(tiny_config)
     out = cal.resolve("out-refine-penalty")
     refiner = Refiner(cal, executor=LocalExecutor(0), out=out)
     outcome = refiner.run(reevaluate=False)
@@ -216,12 +221,7 @@ def test_miss_penalty_adds_to_the_distance_per_target_outside_tolerance(tiny_con
 
 
 def test_miss_penalty_counts_follow_a_move_into_the_re_evaluation(tiny_config) -> None:  # noqa: F811
-    path = _refine_config(tiny_config, parameters=["mechanisms.displacement.flee_per_event"], miss_penalty=0.5,
-                          min_improvement=0.0, step=0.4)
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cfg["use_targets"] += ["violent_events_2024"]
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    cal = load_calibration(path)
+    cal = _penalised_calibration(tiny_config, min_improvement=0.0, step=0.4)
     refiner = Refiner(cal, executor=LocalExecutor(0), out=cal.resolve("out-refine-moved"))
     outcome = refiner.run()
     assert outcome.best_values != outcome.start_values  # the tiny search moved

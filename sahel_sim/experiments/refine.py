@@ -37,7 +37,8 @@ point, not a posterior: the ABC stays the tool for uncertainty.
   statistics and carries on.
 
 Outputs in the output folder: ``refine.csv`` (every candidate: poll, parameter moved, values,
-the objective, the family distance and the targets outside tolerance), ``refine.md`` (the path of the search and the re-evaluation) and ``best.yaml``.
+the objective, the family distance and the targets outside tolerance), ``refine.md`` (the path
+of the search and the re-evaluation) and ``best.yaml``.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ class Refiner:
         self.lower = np.array([p.box[0] for p in self.priors])
         self.upper = np.array([p.box[1] for p in self.priors])
         self.seeds = replicate_seeds(cal.config.seed, spec.seeds)
-        # (label, candidate values) -> (family distance, targets outside tolerance) of each scored candidate
-        self.scores: dict[tuple[str, tuple], tuple[float, int]] = {}
+        # (re-evaluation?, candidate values) -> (family distance, targets outside tolerance)
+        self.scores: dict[tuple[bool, tuple], tuple[float, int]] = {}
         self._calls = 0
         self._rows: list[dict[str, Any]] = []
 
@@ -230,7 +231,7 @@ class Refiner:
             if len(runs) == len(seeds):
                 med = {t: float(runs[t].median()) for t in self.cal.targets.ids if t in runs}
                 distance, misses = self.cal.used.distance(med), self.cal.used.misses(med)
-                self.scores[(label, _key(candidates[c]))] = (distance, misses)
+                self.scores[(label == "re-evaluation", _key(candidates[c]))] = (distance, misses)
                 out[c] = distance + self.spec.miss_penalty * misses
         return out
 
@@ -282,8 +283,8 @@ class Refiner:
             folder = self.out / f"reevaluate_p{len(search.polls):03d}"
             d = self._distances(folder, [{}, best_values], fresh, "re-evaluation")
             reevaluated = {"start": float(d[0]), "refined": float(d[1]),
-                           "start_misses": self.scores.get(("re-evaluation", ()), (None, None))[1],
-                           "refined_misses": self.scores.get(("re-evaluation", _key(best_values)), (None, None))[1]}
+                           "start_misses": self.scores.get((True, ()), (None, None))[1],
+                           "refined_misses": self.scores.get((True, _key(best_values)), (None, None))[1]}
         return RefineOutcome(self.keys, search, dict(self.start_values), best_values, table, reevaluated)
 
     @property
@@ -294,7 +295,7 @@ class Refiner:
         """(family distance, targets outside tolerance) of a candidate on the search's seeds;
         None if it was not run. The start is run as the scenario itself (no overrides)."""
         key = () if dict(values) == dict(self.start_values) else _key(values)
-        return next((v for (label, k), v in self.scores.items() if k == key and label != "re-evaluation"), None)
+        return self.scores.get((False, key))
 
     def _score_columns(self, values: Mapping[str, float]) -> dict[str, Any]:
         score = self.score_of(values)
