@@ -4,21 +4,26 @@
     python benchmarks/bench_sweep.py --workers 1 2 --runs-per-worker 20 --extrapolate 100
     python benchmarks/bench_sweep.py --scenario scenarios/classroom.yaml --no-dask
 
-In one invocation it measures:
+In one invocation it measures, in ``--repeats`` rounds (every configuration once a round, in
+the same order, so that a change of the machine's load reaches all of them alike; every figure
+is the median over the rounds):
 
 1. **The machine's ceiling.** For each worker count W, W independent processes each run the
    model ``--ceiling-runs`` times with no engine at all (no pool, no store, no pickling), and
    one process does the same alone. ``slowdown(W)`` = median per-run time concurrent / median
    per-run time alone (shared caches, memory bandwidth, turbo); the best parallel efficiency
    any engine could reach is ``ceiling(W) = 1 / slowdown(W)``.
-2. **The engine's efficiency.** The same plan (one scenario, W x ``--runs-per-worker`` seeds)
-   through :func:`sahel_sim.experiments.execute_plan` (run, measure, write one checksummed file
-   per run, consolidate) on W local worker processes and on a Dask LocalCluster of W
-   single-threaded workers. ``efficiency(W) = rate(W) / (W x rate(1 local worker))``;
-   ``of ceiling = efficiency / ceiling``. Pool start-up is included for local workers (every
-   sweep pays it); the Dask cluster is started before timing, as a cluster would already run.
-3. **1,000 runs on this machine.** A plan of ``--extrapolate`` runs (at least 100) on all W
-   local workers; the time for 1,000 is its wall time x 1000 / runs.
+2. **The engine's efficiency.** The same plan (one scenario, W x ``--runs-per-worker`` seeds;
+   at the largest W, ``--extrapolate`` runs when that is more) through
+   :func:`sahel_sim.experiments.execute_plan` (run, measure, write one checksummed file per
+   run, consolidate) on W local worker processes and on a Dask LocalCluster of W
+   single-threaded workers started with :data:`sahel_sim.experiments.DASK_SETTINGS`
+   (``--dask-config default``: Dask's own defaults; ``both``: the two side by side).
+   ``efficiency(W) = rate(W) / (W x rate(1 local worker))``; ``of ceiling = efficiency /
+   ceiling``. Pool start-up is included for local workers (every sweep pays it); the Dask
+   cluster is started before timing, as a cluster would already run.
+3. **1,000 runs on this machine.** The plan of the largest W (at least 100 runs) on all W
+   local workers; the time for 1,000 is its median wall time x 1000 / runs.
 
 Every rate is taken in this invocation, so the ratios hold on a loaded machine only as far as
 the load stays even: run it on a quiet machine, and read the load average it prints.
@@ -45,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from sahel_sim.config import load_scenario  # noqa: E402
 from sahel_sim.experiments import DaskExecutor, LocalExecutor, Plan, Point, execute_plan  # noqa: E402
-from sahel_sim.experiments.executors import default_workers  # noqa: E402
+from sahel_sim.experiments.executors import DASK_SETTINGS, default_workers  # noqa: E402
 from sahel_sim.experiments.seeds import replicate_seeds  # noqa: E402
 from sahel_sim.io.manifest import git_commit  # noqa: E402
 
@@ -100,6 +105,21 @@ def time_plan(plan: Plan, executor, chunk_size: int | None = None) -> float:
     return elapsed
 
 
+def time_dask(plan: Plan, workers: int, settings: dict, chunk_size: int | None = None) -> float:
+    """Wall time of ``plan`` on a fresh Dask LocalCluster of ``workers`` single-threaded workers
+    started with the Dask configuration ``settings`` (started and warmed up before the clock
+    starts, as a cluster would already run)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(settings), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: __import__("sahel_sim.experiments.engine", fromlist=["warm_up"]).warm_up())
+        # the cluster's workers share this machine's file system: they write their runs themselves
+        return time_plan(plan, DaskExecutor(client=client, shared_filesystem=True), chunk_size)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -123,11 +143,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="runs of the 1,000-run extrapolation (at least 100; 0 skips it; default: %(default)s)")
     ap.add_argument("--chunk-size", type=int, default=None, help="runs per task (default: the engine's choice)")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster")
+    ap.add_argument("--dask-config", choices=("tuned", "default", "both"), default="tuned",
+                    help="the LocalCluster's Dask settings: sahel_sim.experiments.DASK_SETTINGS (tuned), "
+                         "Dask's defaults, or both in the same rounds (default: %(default)s)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="rounds of every measurement; the figures are medians over them (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None, help="also write every measurement here")
     args = ap.parse_args(argv)
     if args.runs_per_worker < 20:
         ap.error("--runs-per-worker: at least 20 (fewer runs measure pool start-up, not throughput)")
+    if args.repeats < 1:
+        ap.error("--repeats: at least 1")
     if args.extrapolate and args.extrapolate < 100:
         ap.error("--extrapolate: at least 100 runs (or 0 to skip)")
 
@@ -141,68 +168,76 @@ def main(argv: list[str] | None = None) -> int:
     data: dict = {"scenario": str(args.scenario), "commit": git_commit(), "date": stamp, "machine": machine(),
                   "load_before": os.getloadavg(), "ceiling": {}, "local": {}, "dask": {}}
 
-    # 1. the ceiling: model runs with no engine, alone and W at once
-    alone = ceiling_times(args.scenario, 1, args.ceiling_runs, args.seed)
-    t_alone = statistics.median(alone)
-    data["ceiling"]["1"] = alone
-    print(f"model alone: median {t_alone:.2f} s per run ({len(alone)} runs)", flush=True)
-    ceiling = {1: 1.0}
-    for w in counts[1:]:
-        times = ceiling_times(args.scenario, w, args.ceiling_runs, args.seed)
-        data["ceiling"][str(w)] = times
-        ceiling[w] = t_alone / statistics.median(times)
-        print(f"model, {w} at once: median {statistics.median(times):.2f} s per run -> slowdown "
-              f"{1 / ceiling[w]:.3f}, ceiling {ceiling[w]:.0%}", flush=True)
-
-    # 2. the engine, local and Dask
-    rates: dict[tuple[str, int], float] = {}
-    for w in counts:
-        n = w * args.runs_per_worker
-        if w == counts[-1] and args.extrapolate:
-            n = max(n, args.extrapolate)
-        plan = make_plan(args.scenario, n, args.seed)
-        wall = time_plan(plan, LocalExecutor(w), args.chunk_size)
-        rates[("local", w)] = n / wall * 60
-        data["local"][str(w)] = {"runs": n, "wall_s": wall}
-        print(f"engine, {w} local workers: {n} runs in {wall:.1f} s ({rates[('local', w)]:.1f} runs/min)", flush=True)
-    if not args.no_dask:
-        from distributed import Client, LocalCluster
-
+    # Every measurement is repeated in --repeats rounds; a round measures every configuration
+    # once, in the same order, so that a change of the machine's load reaches all of them alike.
+    # Rates and per-run times are medians over the rounds.
+    dask_modes = [] if args.no_dask else {"tuned": ["tuned"], "default": ["default"],
+                                           "both": ["tuned", "default"]}[args.dask_config]
+    runs_at = {w: max(w * args.runs_per_worker, args.extrapolate if w == counts[-1] else 0) for w in counts}
+    plans = {w: make_plan(args.scenario, runs_at[w], args.seed) for w in counts}
+    for kind in ("local", *(f"dask_{m}" for m in dask_modes)):
+        data[kind] = {str(w): [] for w in counts}
+    data["ceiling"] = {str(w): [] for w in counts}
+    for r in range(args.repeats):
+        print(f"round {r + 1} of {args.repeats} (load average {os.getloadavg()[0]:.2f})", flush=True)
+        # 1. the ceiling: model runs with no engine, alone and W at once
         for w in counts:
-            n = w * args.runs_per_worker
-            plan = make_plan(args.scenario, n, args.seed)
-            with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None,
-                              silence_logs=40) as cluster, Client(cluster) as client:
-                client.run(lambda: __import__("sahel_sim.experiments.engine", fromlist=["warm_up"]).warm_up())
-                # the cluster's workers share this machine's file system: they write their runs themselves
-                wall = time_plan(plan, DaskExecutor(client=client, shared_filesystem=True), args.chunk_size)
-            rates[("dask", w)] = n / wall * 60
-            data["dask"][str(w)] = {"runs": n, "wall_s": wall}
-            print(f"engine, Dask LocalCluster {w} workers: {n} runs in {wall:.1f} s "
-                  f"({rates[('dask', w)]:.1f} runs/min)", flush=True)
+            times = ceiling_times(args.scenario, w, args.ceiling_runs, args.seed)
+            data["ceiling"][str(w)].append(times)
+            print(f"  model, {w} at once: median {statistics.median(times):.2f} s per run", flush=True)
+        # 2. the engine: local worker processes, then a Dask LocalCluster
+        for w in counts:
+            wall = time_plan(plans[w], LocalExecutor(w), args.chunk_size)
+            data["local"][str(w)].append({"runs": runs_at[w], "wall_s": wall})
+            print(f"  engine, {w} local workers: {runs_at[w]} runs in {wall:.1f} s "
+                  f"({runs_at[w] / wall * 60:.1f} runs/min)", flush=True)
+        for mode in dask_modes:
+            for w in counts:
+                wall = time_dask(plans[w], w, DASK_SETTINGS if mode == "tuned" else {}, args.chunk_size)
+                data[f"dask_{mode}"][str(w)].append({"runs": runs_at[w], "wall_s": wall})
+                print(f"  engine, Dask LocalCluster ({mode} settings), {w} workers: {runs_at[w]} runs in "
+                      f"{wall:.1f} s ({runs_at[w] / wall * 60:.1f} runs/min)", flush=True)
     data["load_after"] = os.getloadavg()
 
-    base = rates[("local", 1)]
+    def per_run(w: int) -> float:  # median model time per run, W at once, over every round
+        return statistics.median([t for times in data["ceiling"][str(w)] for t in times])
+
+    t_alone = per_run(1)
+    ceiling = {w: t_alone / per_run(w) for w in counts}
+    print(f"\nmodel alone: median {t_alone:.2f} s per run ({args.repeats} x {args.ceiling_runs} runs)")
+    for w in counts[1:]:
+        print(f"model, {w} at once: median {per_run(w):.2f} s per run -> slowdown {1 / ceiling[w]:.3f}, "
+              f"ceiling {ceiling[w]:.0%}")
+    data["ceiling_summary"] = {str(w): {"per_run_s": per_run(w), "ceiling": ceiling[w]} for w in counts}
+
+    def rates(kind: str, w: int) -> list[float]:
+        return [m["runs"] / m["wall_s"] * 60 for m in data[kind][str(w)]]
+
+    label = {"local": "local processes", "dask_tuned": "Dask LocalCluster", "dask_default": "Dask LocalCluster, Dask's defaults"}
+    base = statistics.median(rates("local", 1))
     print()
-    print("| executor | workers | runs | runs/min | efficiency | machine ceiling (slowdown) | of ceiling |")
+    print(f"| executor | workers | runs | runs/min (median of {args.repeats}; range) | efficiency "
+          "| machine ceiling (slowdown) | of ceiling |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     rows = []
-    for (kind, w), rate in sorted(rates.items(), key=lambda kv: (kv[0][0] != "local", kv[0][1])):
-        eff = rate / (w * base)
-        runs = data[kind][str(w)]["runs"]
-        rows.append({"executor": kind, "workers": w, "runs": runs, "runs_per_min": rate, "efficiency": eff,
-                     "ceiling": ceiling[w], "of_ceiling": eff / ceiling[w]})
-        print(f"| {'local processes' if kind == 'local' else 'Dask LocalCluster'} | {w} | {runs} | {rate:.1f} | "
-              f"{eff:.0%} | {ceiling[w]:.0%} ({1 / ceiling[w]:.2f}) | {eff / ceiling[w]:.0%} |")
+    for kind in ("local", *(f"dask_{m}" for m in dask_modes)):
+        for w in counts:
+            rs = rates(kind, w)
+            rate = statistics.median(rs)
+            eff = rate / (w * base)
+            rows.append({"executor": kind, "workers": w, "runs": runs_at[w], "runs_per_min": rate,
+                         "runs_per_min_rounds": rs, "efficiency": eff, "ceiling": ceiling[w],
+                         "of_ceiling": eff / ceiling[w]})
+            print(f"| {label[kind]} | {w} | {runs_at[w]} | {rate:.1f} ({min(rs):.1f}-{max(rs):.1f}) | {eff:.0%} | "
+                  f"{ceiling[w]:.0%} ({1 / ceiling[w]:.2f}) | {eff / ceiling[w]:.0%} |")
     data["table"] = rows
     if args.extrapolate:
         w = counts[-1]
-        rec = data["local"][str(w)]
-        minutes = rec["wall_s"] * 1000 / rec["runs"] / 60
-        data["extrapolation"] = {"workers": w, "runs": rec["runs"], "wall_s": rec["wall_s"],
-                                 "minutes_per_1000": minutes}
-        print(f"\n1,000 runs on this machine ({w} local workers, from {rec['runs']} runs in "
-              f"{rec['wall_s']:.0f} s): {minutes:.1f} min")
+        walls = [m["wall_s"] for m in data["local"][str(w)]]
+        minutes = statistics.median(walls) * 1000 / runs_at[w] / 60
+        data["extrapolation"] = {"workers": w, "runs": runs_at[w], "wall_s": walls, "minutes_per_1000": minutes}
+        print(f"\n1,000 runs on this machine ({w} local workers, from {runs_at[w]} runs in a median "
+              f"{statistics.median(walls):.0f} s over {len(walls)} rounds): {minutes:.1f} min")
     print(f"load average before {data['load_before'][0]:.2f}, after {data['load_after'][0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")

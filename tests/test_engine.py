@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 
 from sahel_sim.config import ConfigError, load_scenario
-from sahel_sim.experiments import DaskExecutor, LocalExecutor, Plan, Point, execute_plan
+from sahel_sim.experiments import (
+    DASK_SETTINGS,
+    DaskExecutor,
+    LocalExecutor,
+    Plan,
+    Point,
+    dask_environment,
+    execute_plan,
+)
 from sahel_sim.experiments.engine import auto_chunk_size, execute_task, read_measures
 from sahel_sim.experiments.seeds import (
     calibration_rng,
@@ -71,10 +79,18 @@ def test_local_executors_and_chunk_sizes_are_bit_identical(reference, tmp_path, 
 
 def test_dask_local_cluster_is_bit_identical(reference, tmp_path) -> None:
     """Driver writing what workers send back (chunks of 1), and workers writing their own runs
-    into a shared folder (chunks of 4)."""
+    into a shared folder (chunks of 4); the cluster started with the recommended settings."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+    import dask
+
+    with dask.config.set(DASK_SETTINGS), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        # the workers took the settings: no statistical profiler sampling the runs
+        profiling = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+        assert list(profiling.values()) == [False, False]
+        periodic = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+        assert all("profile" not in names for names in periodic.values())
         for chunk, shared in ((1, False), (4, True)):
             out = tmp_path / f"out-{chunk}"
             report = execute_plan(_plan(), out, executor=DaskExecutor(client=client, shared_filesystem=shared),
@@ -82,6 +98,26 @@ def test_dask_local_cluster_is_bit_identical(reference, tmp_path) -> None:
             assert report.ok == 6
             assert _fingerprint(out) == reference
             assert RunStore(out).read_manifest()["workers_write"] is shared
+
+
+def test_dask_settings_are_dask_keys_and_survive_the_environment() -> None:
+    """Every recommended setting is a key of distributed's own configuration (a key renamed
+    upstream fails here), differs from Dask's default, and reads back unchanged from the
+    environment variables given to `dask worker` or a batch job."""
+    pytest.importorskip("distributed")
+    import dask
+    import distributed  # noqa: F401 - loads distributed's defaults into dask.config
+
+    env = dask_environment()
+    assert set(env) == {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL",
+                        "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL",
+                        "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL"}
+    from_env = dask.config.collect_env(env)
+    for key, value in DASK_SETTINGS.items():
+        default = dask.config.get(key, default=KeyError)
+        assert default is not KeyError, key
+        assert default != value, key
+        assert dask.config.get(key, config=from_env) == value, key
 
 
 def test_target_statistics_plans_are_bit_identical_across_executors(tmp_path) -> None:

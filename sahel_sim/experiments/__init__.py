@@ -9,16 +9,23 @@ master seed (:mod:`sahel_sim.experiments.seeds`). See docs/experiments.md.
 """
 
 from sahel_sim.experiments.engine import Plan, Point, Task, execute_plan
-from sahel_sim.experiments.executors import DaskExecutor, LocalExecutor
+from sahel_sim.experiments.executors import (
+    DASK_SETTINGS,
+    DaskExecutor,
+    LocalExecutor,
+    dask_environment,
+)
 from sahel_sim.experiments.seeds import replicate_seed, replicate_seeds
 from sahel_sim.experiments.sweep import load_outcomes, load_sweep
 
 __all__ = [
+    "DASK_SETTINGS",
     "DaskExecutor",
     "LocalExecutor",
     "Plan",
     "Point",
     "Task",
+    "dask_environment",
     "execute_plan",
     "load_outcomes",
     "load_sweep",

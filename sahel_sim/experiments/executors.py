@@ -42,6 +42,33 @@ from typing import Any, Protocol
 
 from sahel_sim.config import ConfigError
 
+# Dask settings for the workers (and, on a LocalCluster, the scheduler) of a cluster that
+# runs sahel-sim. Dask's defaults serve an interactive dashboard: every worker samples the
+# stack of the thread running the task every 10 ms (the dashboard's profile page), and every
+# process checks its event loop every 20 ms and its memory and CPU every 100-500 ms. A run is
+# a second of single-threaded numerical work, so none of that is needed, and on 2 cores it cost
+# about a tenth of the throughput (docs/experiments.md, "Dask settings"). Apply them with
+# ``dask.config.set(DASK_SETTINGS)`` before a LocalCluster is created, or as environment
+# variables (:func:`dask_environment`) where `dask worker` or a batch job starts the workers.
+DASK_SETTINGS: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,          # no stack sampling every 10 ms
+    "distributed.admin.tick.interval": "500ms",           # event-loop health check (default 20 ms)
+    "distributed.admin.system-monitor.interval": "5s",    # CPU, memory, network counters (default 500 ms)
+    "distributed.worker.memory.monitor-interval": "1s",   # memory limit checks (default 100 ms)
+}
+
+
+def dask_environment(settings: dict[str, Any] | None = None) -> dict[str, str]:
+    """``settings`` (default :data:`DASK_SETTINGS`) as the environment variables Dask reads at
+    start-up: ``distributed.worker.profile.enabled`` -> ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED``
+    (dots become double underscores and hyphens underscores, which Dask reads as the same key;
+    values are parsed as Python literals where they are ones)."""
+    out = {}
+    for key, value in (DASK_SETTINGS if settings is None else settings).items():
+        name = "DASK_" + "__".join(part.upper().replace("-", "_") for part in key.split("."))
+        out[name] = str(value) if not isinstance(value, bool) else ("True" if value else "False")
+    return out
+
 
 @dataclass(frozen=True)
 class Completed:

@@ -328,7 +328,7 @@ class ArmedGroup(Force):
     def move(self) -> None:
         model = self.model
         ex = model.config.mechanisms.expansion
-        mobile = np.flatnonzero(self.unit_mobile)
+        mobile = self.unit_mobile.nonzero()[0]
         if mobile.size == 0 or self.spec.move_km <= 0:
             return
         moving = mobile[model.rng.random(mobile.size) < ex.relocate_share_per_week]
@@ -360,7 +360,7 @@ class StateForce(Force):
     def move(self) -> None:
         model = self.model
         pos = model.config.mechanisms.posture
-        mobile = np.flatnonzero(self.unit_mobile)
+        mobile = self.unit_mobile.nonzero()[0]
         if mobile.size == 0 or self.spec.move_km <= 0:
             return
         cells = self.open_base_cells()
@@ -397,7 +397,7 @@ class Mercenary(Force):
         host = model.forces.get(self.spec.embedded_with or "")
         if host is None or host.n_units == 0 or self.n_units == 0:
             return
-        cols = np.flatnonzero(host.unit_mobile)
+        cols = host.unit_mobile.nonzero()[0]
         if cols.size == 0:
             cols = np.arange(host.n_units)
         a = model.actor_index[self.actor_id]

@@ -651,7 +651,7 @@ class SahelModel(mesa.Model):
         rates: list[np.ndarray] = [attack]
         # violence against civilians: selective where control is contested (Kalyvas); militias
         # against communities that support the jihadists
-        attackers = np.flatnonzero(civ_budget > 0)
+        attackers = (civ_budget > 0).nonzero()[0]
         if attackers.size:
             rates.append(civilians.civilian_channel_rates(
                 self.R, attackers, civ_budget[attackers], self.population_present, self.pk_cover, pk.protection,
@@ -789,7 +789,7 @@ class SahelModel(mesa.Model):
         (unit_actor, unit_cell, fighters), offsets = self._week_units
         kernels, _, k_strike, _, _ = self._kernel_stack()
         per_unit = combat.distribute_losses(losses, unit_actor, unit_cell, fighters, kernels, k_strike)
-        for i in np.flatnonzero(losses.any(axis=1)).tolist():
+        for i in losses.any(axis=1).nonzero()[0].tolist():
             force = self._force_list[i]
             if force.n_units:
                 force.apply_losses(per_unit[offsets[i]:offsets[i + 1]])
@@ -848,13 +848,13 @@ class SahelModel(mesa.Model):
             self.influence, pressure, adj.indptr, adj.indices, adj.data, self.degree, m.ungoverned_pressure,
             m.influence_rate_per_week, m.spread_weight, m.control_threshold, before, max(m.overtake_margin, 0.0))
         changed = (self.control != before) & (self.control >= 0)
-        held = np.flatnonzero(self.control >= 0)
+        held = (self.control >= 0).nonzero()[0]
         # residents flee a takeover by a group they have not lived under lately (displacement.novel_takeover)
         self._taken_over = displacement.novel_takeover(
             self.control, changed & self.faction_is_armed[np.maximum(self.control, 0)], self._last_held, self.steps,
             memory_weeks=self.config.mechanisms.displacement.takeover_memory_weeks)
         self._last_held[self.control[held], held] = self.steps
-        for cell in np.flatnonzero(changed & self._has_town):
+        for cell in (changed & self._has_town).nonzero()[0]:
             new = self.factions[self.control[cell]]
             old = self.factions[before[cell]] if before[cell] >= 0 else None
             sub = "Government regains territory" if self.control[cell] == self.state_faction else "Non-state actor overtakes territory"
@@ -937,7 +937,7 @@ class SahelModel(mesa.Model):
             if recruits > 0 and reached > 0:
                 if not self.is_militia[i]:
                     force.funds -= recruits * fund.recruit_cost
-                cells = np.flatnonzero(weights > 0)
+                cells = (weights > 0).nonzero()[0]
                 force.add_fighters(recruits, cells, weights[cells], self.rng)
             if not self.is_jihadist[i]:
                 continue  # separatists and militias are bound to their communities (docs/ODD.md M9)
@@ -948,7 +948,7 @@ class SahelModel(mesa.Model):
     # ---------------------------------------------------------------- displacement
     def _displacement(self, week: dict[str, np.ndarray]) -> None:
         d = self.config.mechanisms.displacement
-        near = np.flatnonzero(self.violence_recent > 1e-3)  # violent events a week nearby (symmetric kernel)
+        near = (self.violence_recent > 1e-3).nonzero()[0]  # violent events a week nearby (symmetric kernel)
         threat = self.violence_recent[near] @ self.kernel(d.threat_radius_km)[near]
         fleeing = self.refuge.flight(pop_home=self.pop_home, events=week["events"], deaths=week["deaths"],
                                      takeover=self._taken_over, threat=threat, vacuum=self.vacuum, presence=self.P,

@@ -49,7 +49,7 @@ def novel_takeover(control: np.ndarray, taken: np.ndarray, last_held: np.ndarray
     takeover."""
     if memory_weeks <= 0:
         return taken.copy()
-    cells = np.flatnonzero(taken)
+    cells = taken.nonzero()[0]
     novel = np.zeros(taken.shape, dtype=bool)
     novel[cells] = week - last_held[control[cells], cells] > memory_weeks
     return novel
