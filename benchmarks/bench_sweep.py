@@ -10,7 +10,8 @@ is the median over the rounds):
 
 1. **The machine's ceiling.** For each worker count W, W independent processes each run the
    model ``--ceiling-runs`` times with no engine at all (no pool, no store, no pickling), and
-   one process does the same alone. ``slowdown(W)`` = median per-run time concurrent / median
+   one process does the same alone (each process makes one untimed run first, as a sweep worker
+   loads numba and its kernels once). ``slowdown(W)`` = median per-run time concurrent / median
    per-run time alone (shared caches, memory bandwidth, turbo); the best parallel efficiency
    any engine could reach is ``ceiling(W) = 1 / slowdown(W)``.
 2. **The engine's efficiency.** The same plan (one scenario, W x ``--runs-per-worker`` seeds;
@@ -61,6 +62,7 @@ _ALONE = textwrap.dedent(
     from sahel_sim.config import load_scenario
     from sahel_sim.run import run
     sc = load_scenario({path!r})
+    run(sc, {warm!r})  # a first run loads numba and its kernels: a sweep worker pays that once, not per run
     go = {go!r}
     while time.time() < go:  # every process starts its runs at the same moment
         time.sleep(0.002)
@@ -76,9 +78,10 @@ _ALONE = textwrap.dedent(
 
 def ceiling_times(scenario: Path, n_procs: int, runs: int, seed0: int) -> list[float]:
     """Per-run model times of ``n_procs`` independent processes started together (no engine)."""
-    go = time.time() + 8.0 + 0.5 * n_procs  # time for every process to import and load first
+    go = time.time() + 12.0 + 0.5 * n_procs  # time for every process to import and make its first run
     procs = [subprocess.Popen([sys.executable, "-c", _ALONE.format(
-        root=str(ROOT), path=str(scenario), go=go, seeds=[seed0 + 1000 * i + r for r in range(runs)])],
+        root=str(ROOT), path=str(scenario), go=go, warm=seed0 + 999_999,
+        seeds=[seed0 + 1000 * i + r for r in range(runs)])],
         stdout=subprocess.PIPE, text=True, cwd=ROOT) for i in range(n_procs)]
     times: list[float] = []
     for p in procs:

@@ -209,16 +209,40 @@ class EventLog:
         value = np.asarray(values[name])
         return value if value.shape == (k,) else np.broadcast_to(value, (k,))
 
+    def _gather(self, name: str) -> np.ndarray:
+        """Column ``name`` over every chunk, in order. Consecutive lookup chunks that share a
+        table (a week's names and places stay the same for years) are looked up in one take."""
+        parts: list[np.ndarray] = []
+        table, indices = None, []
+        for chunk in self._chunks:
+            lookup = chunk[2].get(name) if isinstance(chunk, tuple) else None
+            if lookup is not None and lookup[0] is table:
+                indices.append(lookup[1])
+                continue
+            if indices:
+                parts.append(table[np.concatenate(indices)])
+                table, indices = None, []
+            if lookup is not None:
+                table, indices = lookup[0], [lookup[1]]
+            else:
+                parts.append(self._column(chunk, name))
+        if indices:
+            parts.append(table[np.concatenate(indices)])
+        return np.concatenate(parts)
+
     def add(self, **cols) -> None:
         """Append one event given as scalars (``event_date`` a ``datetime.date``)."""
         cols = dict(cols)
         cols["event_date"] = np.datetime64(cols["event_date"], "D")
         self.add_batch(**{k: np.asarray([v]) for k, v in cols.items()})
 
-    def to_table(self) -> pa.Table:
+    def to_table(self, *, notes: bool = True) -> pa.Table:
+        """The log as an ACLED-schema table. ``notes=False`` leaves the ``notes`` column null
+        (its sentences are a third of the cost of the table, and many-run work that measures a
+        run without keeping its log never reads them)."""
         if not self._chunks:
             return empty_events()
-        col = {name: np.concatenate([self._column(c, name) for c in self._chunks]) for name in _INPUT_COLUMNS}
+        col = {name: self._gather(name) for name in _INPUT_COLUMNS}
         n = self._n
         dates = col["event_date"].astype("datetime64[D]")
         sub = col["sub_event_type"].astype(object)
@@ -260,7 +284,8 @@ class EventLog:
             "source": np.full(n, SIM_SOURCE, dtype=object),
             "source_scale": np.full(n, SIM_SOURCE_SCALE, dtype=object),
             "notes": event_notes(dates, sub, col["actor1"].astype(object), col["actor2"].astype(object),
-                                 col["location"].astype(object), admin2, admin1, fatalities),
+                                 col["location"].astype(object), admin2, admin1, fatalities)
+            if notes else pa.nulls(n, type=pa.string()),
             "fatalities": fatalities,
             "run_id": np.full(n, self.run_id, dtype=object),
             "seed": np.full(n, self.seed, dtype=np.int64),

@@ -69,10 +69,14 @@ def run(
     seed: int,
     *,
     progress: Callable[[int, int], None] | None = None,
+    event_notes: bool = True,
 ) -> RunResult:
     """Run ``scenario`` from its start to its end date with ``seed``.
 
     ``progress(done_steps, total_steps)`` is called after each weekly step when given.
+    ``event_notes=False`` leaves the event log's ``notes`` column (one sentence per event) null:
+    many-run work that measures a run without keeping its log skips writing them. Every other
+    column, and every other table, is the same.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -83,4 +87,4 @@ def run(
         model.step()
         if progress is not None:
             progress(model.steps, total)
-    return model.result(wall_time_s=time.perf_counter() - t0)
+    return model.result(wall_time_s=time.perf_counter() - t0, event_notes=event_notes)

@@ -45,6 +45,20 @@ def test_same_seed_bit_identical_and_seeds_differ(short_scenario, short_result) 
     assert _digest(other) != _digest(short_result)
 
 
+def test_a_run_without_event_notes_differs_only_in_the_notes(short_scenario, short_result) -> None:
+    """What many-run work gets when it does not keep the log (engine.execute_task): the same
+    run, every table and snapshot the same, the notes column null, and the same measures."""
+    from sahel_sim.outcomes import summarise
+
+    bare = run(short_scenario, 7, event_notes=False)
+    assert bare.events.column("notes").null_count == bare.events.num_rows > 0
+    assert short_result.events.column("notes").null_count == 0
+    assert bare.events.drop_columns(["notes"]).equals(short_result.events.drop_columns(["notes"]))
+    assert bare.weekly.equals(short_result.weekly) and bare.refugees.equals(short_result.refugees)
+    assert np.array_equal(bare.snapshots.control, short_result.snapshots.control)
+    assert summarise(bare) == summarise(short_result)
+
+
 def test_event_log_has_acled_columns_and_valid_values(short_result) -> None:
     ev = short_result.events.to_pandas()
     assert set(ACLED_REQUIRED) <= set(ev.columns)

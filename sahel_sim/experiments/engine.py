@@ -245,7 +245,8 @@ def execute_task(task: Task) -> RunOutput:
     t0 = time.perf_counter()
     out = RunOutput(task.key, None, host=socket.gethostname())
     try:
-        result = run(task.scenario, task.seed)
+        # the log's notes (sentences) only where the log is kept: no measure reads them
+        result = run(task.scenario, task.seed, event_notes=task.keep_events)
         outcomes = _measure(task, result)
         events = result.events if task.keep_events else None
         cells = cell_layers(result) if task.keep_cells else None

@@ -970,10 +970,12 @@ class SahelModel(mesa.Model):
         """National weekly series so far (pandas DataFrame), for live charts."""
         return self.recorder.national_frame()
 
-    def result(self, *, wall_time_s: float = 0.0):
+    def result(self, *, wall_time_s: float = 0.0, event_notes: bool = True):
+        """The run's tables (``event_notes=False``: the event log's ``notes`` column left null)."""
         from sahel_sim.run import RunResult
 
-        return RunResult(scenario=self.config, seed=self.seed, run_id=self.run_id, events=self.events.to_table(),
+        return RunResult(scenario=self.config, seed=self.seed, run_id=self.run_id,
+                         events=self.events.to_table(notes=event_notes),
                          weekly=self.recorder.weekly_table(), refugees=self.recorder.refugee_table(),
                          snapshots=self.recorder.snapshots(), wall_time_s=wall_time_s, n_steps=int(self.steps),
                          extra={"final_accord_in_force": bool(self.accord_in_force),
