@@ -578,3 +578,53 @@ def test_civilian_channel_rates_match_the_curves_and_civilian_rates(rng) -> None
     targets = civilians.civilian_targets(pop, 2e4) * (1.0 - 0.6 * pk_cover)
     close(got, strikes.civilian_rates(R, attackers, budgets, targets, intensity, 2.0))
     assert not got[2].any() and got[[0, 1, 3, 4, 5]].min(axis=1).max() >= 0 and got[3].sum() > 0
+
+
+def test_kernel_stacks_are_shared_read_only_and_change_no_result(short_scenario) -> None:
+    """Models of a process share the stack of distance kernels (KernelStacks): the same
+    read-only array, the same kernels as a stack built afresh, and the same run bit for bit
+    whether the stack was kept or built; a grid with other distances never gets it, and only
+    the most recently used stacks are kept."""
+    from sahel_sim.model import SahelModel
+    from sahel_sim.model.mechanisms import territory
+    from sahel_sim.model.model import KERNEL_STACKS, KernelStacks
+    from tests.toy import actor, scenario, toy_grid
+
+    def weeks(model: SahelModel, n: int = 30) -> list[np.ndarray]:
+        for _ in range(n):
+            model.step()
+        return [model.S.copy(), model.P.copy(), model.control.copy(), model.pop_home.copy()]
+
+    KERNEL_STACKS.clear()
+    fresh = SahelModel(short_scenario, seed=5)
+    kept = SahelModel(short_scenario, seed=5)
+    stack_a, stack_b = fresh._kernel_stack()[0], kept._kernel_stack()[0]
+    assert stack_a is stack_b and not stack_a.flags.writeable
+    reaches = sorted(r for r, k in fresh._kernels.items() if k.base is stack_a)
+    assert len(reaches) == stack_a.shape[0]
+    for r in reaches:  # each view is the kernel of its reach
+        assert np.array_equal(fresh.kernel(r), territory.distance_kernel(fresh.grid.distance_km, r))
+        assert not fresh.kernel(r).flags.writeable
+    for x, y in zip(weeks(fresh), weeks(kept), strict=True):
+        assert np.array_equal(x, y)
+
+    grid = toy_grid()
+    toy = SahelModel(scenario({"JNIM": actor("jihadist", strength=300)}), seed=1, grid=grid)
+    assert toy._kernel_stack()[0].shape[1:] == (grid.n_cells, grid.n_cells)
+
+    small = KernelStacks(size=2)
+    d = np.arange(9.0).reshape(3, 3)
+    built = []
+
+    def build(r: float):
+        def make() -> np.ndarray:
+            built.append(r)
+            return np.stack([territory.distance_kernel(d, r)])
+        return make
+
+    first = small.get(d, (1.0,), build(1.0))
+    assert small.get(d, (1.0,), build(1.0)) is first and built == [1.0]
+    small.get(d, (2.0,), build(2.0))
+    small.get(d, (3.0,), build(3.0))  # (1.0,) is the least recently used: dropped
+    assert small.get(d, (1.0,), build(1.0)) is not first and built == [1.0, 2.0, 3.0, 1.0]
+    assert small.get(d.copy(), (1.0,), build(1.0)) is not first  # equal distances, another array

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import cache
 
 import mesa
@@ -74,6 +77,49 @@ def _candidate_table(grid: MaliGrid, radius_km: float) -> np.ndarray:
     order = np.argsort(d, axis=1, kind="stable")[:, :width]
     table = np.where(np.take_along_axis(within, order, axis=1), order, -1)
     return table.astype(np.int64)
+
+
+class KernelStacks:
+    """The stacks of distance kernels that the compiled stages read, shared by the models of a
+    process (a sweep worker builds every run's model from the same few reaches).
+
+    A stack is (K, n, n) float64, 1.4 MB a kernel on Mali's grid, fifteen kernels for the
+    historical scenario: computing the kernels and stacking them was 4-5% of a run. It is a
+    pure function of the grid's distances and the reaches, so it is kept, read-only, keyed by
+    the distance matrix (by identity: the grid is shared, ``load_grid`` caches it) and the
+    reaches, and the ``size`` most recently used are kept. Thread-safe (the browser app steps
+    models in threads)."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, tuple[float, ...]], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, distance_km: np.ndarray, reaches: tuple[float, ...],
+            build: Callable[[], np.ndarray]) -> np.ndarray:
+        """The stack of the kernels of ``reaches`` over ``distance_km``, built by ``build()``
+        when it is not kept."""
+        key = (id(distance_km), reaches)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is distance_km:  # the same array, not one at a reused address
+                self._items.move_to_end(key)
+                return hit[1]
+        stack = build()
+        stack.flags.writeable = False
+        with self._lock:
+            self._items[key] = (distance_km, stack)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return stack
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+KERNEL_STACKS = KernelStacks()
 
 
 class SahelModel(mesa.Model):
@@ -186,6 +232,7 @@ class SahelModel(mesa.Model):
         self._ones, self._zeros = np.ones(n), np.zeros(n)  # read-only constants
         self._ones.flags.writeable = self._zeros.flags.writeable = False
         self._no_kernel = np.zeros((0, n))  # stands for a kernel a compiled stage does not use
+        self._no_kernel.flags.writeable = False  # every kernel a compiled stage reads is read-only
         self._recruiters = [i for i, a in enumerate(self.actor_ids)
                             if self.is_armed[i] and scenario.actors[a].recruitment_per_week > 0]
         self._recruiter_index = np.array(self._recruiters, dtype=np.int64)
@@ -250,20 +297,14 @@ class SahelModel(mesa.Model):
         return out  # type: ignore[return-value]
 
     def kernel(self, reach_km: float) -> np.ndarray:
+        """The distance kernel of ``reach_km`` (read-only; a view of the kernel stack when it is
+        one of its kernels)."""
         key = round(float(reach_km), 3)
         k = self._kernels.get(key)
         if k is None:
             k = self._kernels[key] = territory.distance_kernel(self.grid.distance_km, key)
+            k.flags.writeable = False
         return k
-
-    def _actor_kernels(self, i: int, force: Force) -> tuple[np.ndarray, np.ndarray]:
-        """The presence and strike-reach kernels of actor ``i`` (cached per reach factor)."""
-        cache = self.__dict__.setdefault("_actor_kernel_cache", {})
-        key = (i, force.reach_factor)
-        if key not in cache:
-            cache[key] = (self.kernel(force.spec.reach_km * force.reach_factor),
-                          self.kernel(force.spec.strike_reach_km * force.reach_factor))
-        return cache[key]
 
     def candidates(self, radius_km: float) -> np.ndarray:
         return _candidate_table(self.grid, round(float(radius_km), 1))
@@ -362,31 +403,29 @@ class SahelModel(mesa.Model):
     def _kernel_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
         """The distance kernels the compiled stages use as one (K, n, n) array, and indices
         into it: each actor's presence, strike-reach and recruitment-exposure kernels, and the
-        militias' alarm kernel (rebuilt only when a reach factor changes)."""
+        militias' alarm kernel (looked up again only when a reach factor changes; the stack
+        itself is shared by the process's models, :class:`KernelStacks`)."""
         key = tuple(f.reach_factor for f in self._force_list)
         if getattr(self, "_kernel_stack_key", None) != key:
             rec = self.config.mechanisms.recruitment
-            arrays: list[np.ndarray] = []
-            index: dict[int, int] = {}
+            reaches: list[float] = []
+            index: dict[float, int] = {}
 
-            def slot(k: np.ndarray) -> int:
-                if id(k) not in index:
-                    index[id(k)] = len(arrays)
-                    arrays.append(k)
-                return index[id(k)]
+            def slot(reach_km: float) -> int:
+                r = round(float(reach_km), 3)  # as kernel() keys them
+                if r not in index:
+                    index[r] = len(reaches)
+                    reaches.append(r)
+                return index[r]
 
-            rows = [[*(slot(k) for k in self._actor_kernels(i, f)), slot(self.kernel(rec.exposure_reach_factor
-                                                                                       * f.spec.reach_km))]
-                    for i, f in enumerate(self._force_list)]
-            alarm = slot(self.kernel(rec.militia_alarm_km))
+            rows = [[slot(f.spec.reach_km * f.reach_factor), slot(f.spec.strike_reach_km * f.reach_factor),
+                     slot(rec.exposure_reach_factor * f.spec.reach_km)] for f in self._force_list]
+            alarm = slot(rec.militia_alarm_km)
             idx = np.array(rows, dtype=np.int64)
-            stack = np.stack(arrays)
-            # the caches hold views of the stack from now on, not a second copy of each kernel
-            views = {id(k): stack[j] for j, k in enumerate(arrays)}
-            self._kernels = {r: views.get(id(k), k) for r, k in self._kernels.items()}
-            cache = self.__dict__.get("_actor_kernel_cache", {})
-            for ck, (kp, ks) in list(cache.items()):
-                cache[ck] = (views.get(id(kp), kp), views.get(id(ks), ks))
+            stack = KERNEL_STACKS.get(self.grid.distance_km, tuple(reaches),
+                                      lambda: np.stack([self.kernel(r) for r in reaches]))
+            # the model's kernels of these reaches are views of the stack from now on
+            self._kernels.update({r: stack[j] for j, r in enumerate(reaches)})
             self._kernel_stack_key = key
             self._kernel_stack_cache = (stack, idx[:, 0].copy(), idx[:, 1].copy(), idx[:, 2].copy(), alarm)
         return self._kernel_stack_cache
