@@ -5,8 +5,8 @@
     python benchmarks/bench_sweep.py --scenario scenarios/classroom.yaml --no-dask
 
 In one invocation it measures, in ``--repeats`` rounds (every configuration once a round, in
-the same order, so that a change of the machine's load reaches all of them alike; every figure
-is the median over the rounds):
+the same order, so that a change of the machine's load reaches all of them alike; every ratio
+is taken within a round, and the figures are medians over the rounds):
 
 1. **The machine's ceiling.** For each worker count W, W independent processes each run the
    model ``--ceiling-runs`` times with no engine at all (no pool, no store, no pickling), and
@@ -28,7 +28,8 @@ is the median over the rounds):
 
 Every rate is taken in this invocation, so the ratios hold on a loaded machine only as far as
 the load stays even: run it on a quiet machine, and read the load average it prints.
-``--json PATH`` also writes every measurement.
+``--json PATH`` also writes every measurement; ``--report PATH`` prints the summary of such a
+file again without measuring anything.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ _ALONE = textwrap.dedent(
     sc = load_scenario({path!r})
     run(sc, {warm!r})  # a first run loads numba and its kernels: a sweep worker pays that once, not per run
     go = {go!r}
+    late = time.time() - go  # > 0: the imports and the first run took longer than the wait
     while time.time() < go:  # every process starts its runs at the same moment
         time.sleep(0.002)
     times = []
@@ -71,7 +73,7 @@ _ALONE = textwrap.dedent(
         t0 = time.perf_counter()
         run(sc, seed)
         times.append(time.perf_counter() - t0)
-    print(json.dumps(times))
+    print(json.dumps({{"times": times, "late_s": late}}))
     """
 )
 
@@ -88,7 +90,11 @@ def ceiling_times(scenario: Path, n_procs: int, runs: int, seed0: int) -> list[f
         out, _ = p.communicate()
         if p.returncode != 0:
             raise SystemExit(f"a ceiling process failed (exit {p.returncode})")
-        times += json.loads(out.strip().splitlines()[-1])
+        rec = json.loads(out.strip().splitlines()[-1])
+        if rec["late_s"] > 0:
+            print(f"  warning: a ceiling process started {rec['late_s']:.1f} s late (its imports and first run "
+                  "outlasted the wait): its runs overlapped the others' only in part", flush=True)
+        times += rec["times"]
     return times
 
 
@@ -135,6 +141,61 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {cpu}, {default_workers()} usable cores, Python {platform.python_version()}"
 
 
+def report(data: dict) -> list[dict]:
+    """Print the summary of a benchmark's measurements (``data`` as ``--json`` writes it) and
+    return its table rows. Every ratio is taken within a round (a round's rate at W workers
+    against the same round's 1-worker rate and the same round's ceiling) and the median over
+    the rounds is reported, so that a fast round is never set against a slow one."""
+    counts = sorted(int(w) for w in data["ceiling"])
+    kinds = [k for k in ("local", "dask_tuned", "dask_default") if k in data]
+    n_rounds = len(data["ceiling"]["1"])
+
+    def per_run(w: int, r: int) -> float:  # round r's median model time per run, W at once
+        return statistics.median(data["ceiling"][str(w)][r])
+
+    def rate(kind: str, w: int, r: int) -> float:
+        m = data[kind][str(w)][r]
+        return m["runs"] / m["wall_s"] * 60
+
+    med = statistics.median
+    ceiling = {w: [per_run(1, r) / per_run(w, r) for r in range(n_rounds)] for w in counts}
+    print(f"\nmodel alone: median {med(per_run(1, r) for r in range(n_rounds)):.2f} s per run (median of "
+          f"{n_rounds} rounds)")
+    for w in counts[1:]:
+        print(f"model, {w} at once: median {med(per_run(w, r) for r in range(n_rounds)):.2f} s per run -> "
+              f"ceiling {med(ceiling[w]):.0%} (slowdown {1 / med(ceiling[w]):.3f}; rounds "
+              f"{', '.join(f'{c:.0%}' for c in ceiling[w])})")
+    label = {"local": "local processes", "dask_tuned": "Dask LocalCluster, DASK_SETTINGS",
+             "dask_default": "Dask LocalCluster, Dask's defaults"}
+    print()
+    print(f"| executor | workers | runs | runs/min (median of {n_rounds}; range) | efficiency "
+          "| machine ceiling (slowdown) | of ceiling |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for kind in kinds:
+        for w in counts:
+            rs = [rate(kind, w, r) for r in range(n_rounds)]
+            eff = [rs[r] / (w * rate("local", 1, r)) for r in range(n_rounds)]
+            of = [eff[r] / ceiling[w][r] for r in range(n_rounds)]
+            row = {"executor": kind, "workers": w, "runs": data[kind][str(w)][0]["runs"], "runs_per_min": med(rs),
+                   "runs_per_min_rounds": rs, "efficiency": med(eff), "efficiency_rounds": eff,
+                   "ceiling": med(ceiling[w]), "ceiling_rounds": ceiling[w], "of_ceiling": med(of),
+                   "of_ceiling_rounds": of}
+            rows.append(row)
+            print(f"| {label[kind]} | {w} | {row['runs']} | {med(rs):.1f} ({min(rs):.1f}-{max(rs):.1f}) | "
+                  f"{med(eff):.0%} | {med(ceiling[w]):.0%} ({1 / med(ceiling[w]):.2f}) | {med(of):.0%} |")
+    data["table"] = rows
+    w = counts[-1]
+    walls = [m["wall_s"] for m in data["local"][str(w)]]
+    runs = data["local"][str(w)][0]["runs"]
+    if runs >= 100:
+        minutes = med(walls) * 1000 / runs / 60
+        data["extrapolation"] = {"workers": w, "runs": runs, "wall_s": walls, "minutes_per_1000": minutes}
+        print(f"\n1,000 runs on this machine ({w} local workers, from {runs} runs in a median "
+              f"{med(walls):.0f} s over {len(walls)} rounds): {minutes:.1f} min")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "historical.yaml")
@@ -153,7 +214,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds of every measurement; the figures are medians over them (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None, help="also write every measurement here")
+    ap.add_argument("--report", type=Path, default=None, metavar="JSON",
+                    help="measure nothing: print the summary of the measurements a --json file holds")
     args = ap.parse_args(argv)
+    if args.report is not None:
+        data = json.loads(args.report.read_text())
+        print(f"# bench_sweep measurements of {data['date']}, commit {data['commit']}, {data['machine']}")
+        report(data)
+        return 0
     if args.runs_per_worker < 20:
         ap.error("--runs-per-worker: at least 20 (fewer runs measure pool start-up, not throughput)")
     if args.repeats < 1:
@@ -169,11 +237,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.runs_per_worker} runs per worker")
     print(f"commit {git_commit()}, {stamp}, {machine()}, load average {os.getloadavg()[0]:.2f}", flush=True)
     data: dict = {"scenario": str(args.scenario), "commit": git_commit(), "date": stamp, "machine": machine(),
-                  "load_before": os.getloadavg(), "ceiling": {}, "local": {}, "dask": {}}
+                  "load_before": os.getloadavg(), "ceiling": {}, "local": {}}
 
     # Every measurement is repeated in --repeats rounds; a round measures every configuration
     # once, in the same order, so that a change of the machine's load reaches all of them alike.
-    # Rates and per-run times are medians over the rounds.
+    # report() takes every ratio within a round and gives medians over the rounds.
     dask_modes = [] if args.no_dask else {"tuned": ["tuned"], "default": ["default"],
                                            "both": ["tuned", "default"]}[args.dask_config]
     runs_at = {w: max(w * args.runs_per_worker, args.extrapolate if w == counts[-1] else 0) for w in counts}
@@ -202,45 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{wall:.1f} s ({runs_at[w] / wall * 60:.1f} runs/min)", flush=True)
     data["load_after"] = os.getloadavg()
 
-    def per_run(w: int) -> float:  # median model time per run, W at once, over every round
-        return statistics.median([t for times in data["ceiling"][str(w)] for t in times])
-
-    t_alone = per_run(1)
-    ceiling = {w: t_alone / per_run(w) for w in counts}
-    print(f"\nmodel alone: median {t_alone:.2f} s per run ({args.repeats} x {args.ceiling_runs} runs)")
-    for w in counts[1:]:
-        print(f"model, {w} at once: median {per_run(w):.2f} s per run -> slowdown {1 / ceiling[w]:.3f}, "
-              f"ceiling {ceiling[w]:.0%}")
-    data["ceiling_summary"] = {str(w): {"per_run_s": per_run(w), "ceiling": ceiling[w]} for w in counts}
-
-    def rates(kind: str, w: int) -> list[float]:
-        return [m["runs"] / m["wall_s"] * 60 for m in data[kind][str(w)]]
-
-    label = {"local": "local processes", "dask_tuned": "Dask LocalCluster", "dask_default": "Dask LocalCluster, Dask's defaults"}
-    base = statistics.median(rates("local", 1))
-    print()
-    print(f"| executor | workers | runs | runs/min (median of {args.repeats}; range) | efficiency "
-          "| machine ceiling (slowdown) | of ceiling |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    rows = []
-    for kind in ("local", *(f"dask_{m}" for m in dask_modes)):
-        for w in counts:
-            rs = rates(kind, w)
-            rate = statistics.median(rs)
-            eff = rate / (w * base)
-            rows.append({"executor": kind, "workers": w, "runs": runs_at[w], "runs_per_min": rate,
-                         "runs_per_min_rounds": rs, "efficiency": eff, "ceiling": ceiling[w],
-                         "of_ceiling": eff / ceiling[w]})
-            print(f"| {label[kind]} | {w} | {runs_at[w]} | {rate:.1f} ({min(rs):.1f}-{max(rs):.1f}) | {eff:.0%} | "
-                  f"{ceiling[w]:.0%} ({1 / ceiling[w]:.2f}) | {eff / ceiling[w]:.0%} |")
-    data["table"] = rows
-    if args.extrapolate:
-        w = counts[-1]
-        walls = [m["wall_s"] for m in data["local"][str(w)]]
-        minutes = statistics.median(walls) * 1000 / runs_at[w] / 60
-        data["extrapolation"] = {"workers": w, "runs": runs_at[w], "wall_s": walls, "minutes_per_1000": minutes}
-        print(f"\n1,000 runs on this machine ({w} local workers, from {runs_at[w]} runs in a median "
-              f"{statistics.median(walls):.0f} s over {len(walls)} rounds): {minutes:.1f} min")
+    report(data)
     print(f"load average before {data['load_before'][0]:.2f}, after {data['load_after'][0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")

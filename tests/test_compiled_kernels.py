@@ -626,5 +626,7 @@ def test_kernel_stacks_are_shared_read_only_and_change_no_result(short_scenario)
     assert small.get(d, (1.0,), build(1.0)) is first and built == [1.0]
     small.get(d, (2.0,), build(2.0))
     small.get(d, (3.0,), build(3.0))  # (1.0,) is the least recently used: dropped
-    assert small.get(d, (1.0,), build(1.0)) is not first and built == [1.0, 2.0, 3.0, 1.0]
-    assert small.get(d.copy(), (1.0,), build(1.0)) is not first  # equal distances, another array
+    again = small.get(d, (1.0,), build(1.0))
+    assert again is not first and built == [1.0, 2.0, 3.0, 1.0]
+    other = small.get(d.copy(), (1.0,), build(1.0))  # equal distances, another array: its own entry
+    assert other is not again and built == [1.0, 2.0, 3.0, 1.0, 1.0]

@@ -181,3 +181,44 @@ def test_unattributed_events_name_no_perpetrator_and_change_nothing_else(short_s
     observed = ["actor1", "assoc_actor_1", "inter1", "interaction", "notes"]
     assert hidden.drop(columns=observed).equals(named.drop(columns=observed))
     assert hidden.notes[by_jihadist].str.contains("Unidentified Armed Group").all()
+
+
+def test_gathering_a_column_is_joining_it_chunk_by_chunk() -> None:
+    """EventLog._gather looks up consecutive chunks that share a table in one take: the same
+    values and dtype as looking each chunk up and joining them, whatever the mix of plain
+    batches, lookup batches, a table switch and empty batches."""
+    from sahel_sim.events import _INPUT_COLUMNS
+
+    rng = np.random.default_rng(4)
+    names_a = np.array(["JNIM", "FAMa", "Civilians (Mali)"], dtype=object)
+    names_b = np.array(["JNIM", "FAMa", "Civilians (Mali)", "Wagner"], dtype=object)  # a new era's table
+    lat = np.array([14.5, 16.25, 12.6])
+    log = EventLog("test", 1)
+
+    def values(k: int) -> dict:
+        return {"event_date": np.datetime64("2019-03-04") + rng.integers(0, 7, k), "week": 3,
+                "fatalities": rng.integers(0, 9, k)}
+
+    def lookups(k: int, names: np.ndarray) -> dict:
+        idx = rng.integers(0, names.size, k)
+        cells = rng.integers(0, lat.size, k)
+        plain = {c: (np.array(["x"], dtype=object), np.zeros(k, dtype=np.int64)) for c in _INPUT_COLUMNS
+                 if c not in ("event_date", "week", "fatalities", "actor1", "latitude")}
+        return {**plain, "actor1": (names, idx), "latitude": (lat, cells)}
+
+    def plain(k: int) -> dict:
+        cols = {c: np.full(k, "y", dtype=object) for c in _INPUT_COLUMNS}
+        cols.update(values(k), latitude=np.full(k, 11.0), actor1=np.full(k, "MNLA", dtype=object),
+                    week=np.full(k, 5))
+        return cols
+
+    for k, kind in [(3, "a"), (2, "a"), (0, "a"), (4, "plain"), (1, "a"), (5, "b"), (2, "b"), (3, "plain"), (2, "a")]:
+        if kind == "plain":
+            log.add_batch(**plain(k))
+        else:
+            log.add_lookup_batch(k, values=values(k), lookups=lookups(k, names_a if kind == "a" else names_b))
+    for name in _INPUT_COLUMNS:
+        joined = np.concatenate([EventLog._column(c, name) for c in log._chunks])
+        gathered = log._gather(name)
+        assert gathered.dtype == joined.dtype and np.array_equal(gathered, joined), name
+    assert len(log._gather("latitude")) == len(log) == 22

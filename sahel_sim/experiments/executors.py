@@ -47,7 +47,7 @@ from sahel_sim.config import ConfigError
 # stack of the thread running the task every 10 ms (the dashboard's profile page), and every
 # process checks its event loop every 20 ms and its memory and CPU every 100-500 ms. A run is
 # a second of single-threaded numerical work, so none of that is needed, and on 2 cores it cost
-# about a tenth of the throughput (docs/experiments.md, "Dask settings"). Apply them with
+# a tenth to a fifth of the throughput of 2 workers (docs/experiments.md, "Dask settings"). Apply them with
 # ``dask.config.set(DASK_SETTINGS)`` before a LocalCluster is created, or as environment
 # variables (:func:`dask_environment`) where `dask worker` or a batch job starts the workers.
 DASK_SETTINGS: dict[str, Any] = {

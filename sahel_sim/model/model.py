@@ -83,12 +83,14 @@ class KernelStacks:
     """The stacks of distance kernels that the compiled stages read, shared by the models of a
     process (a sweep worker builds every run's model from the same few reaches).
 
-    A stack is (K, n, n) float64, 1.4 MB a kernel on Mali's grid, fifteen kernels for the
+    A stack is (K, n, n) float64, 1.4 MB a kernel on Mali's grid, fourteen kernels for the
     historical scenario: computing the kernels and stacking them was 4-5% of a run. It is a
     pure function of the grid's distances and the reaches, so it is kept, read-only, keyed by
     the distance matrix (by identity: the grid is shared, ``load_grid`` caches it) and the
     reaches, and the ``size`` most recently used are kept. Thread-safe (the browser app steps
-    models in threads)."""
+    models in threads). A model copied with ``copy.deepcopy`` (the browser app's look-ahead)
+    has its own copy of the grid, so its stacks are its own entries: at most ``size`` stacks,
+    about 20 MB each, stay alive after their models."""
 
     def __init__(self, size: int = 3) -> None:
         self.size = size
@@ -102,7 +104,8 @@ class KernelStacks:
         key = (id(distance_km), reaches)
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and hit[0] is distance_km:  # the same array, not one at a reused address
+            # a safeguard: the entry holds its array, so no other array can take its id meanwhile
+            if hit is not None and hit[0] is distance_km:
                 self._items.move_to_end(key)
                 return hit[1]
         stack = build()
