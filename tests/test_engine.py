@@ -91,6 +91,9 @@ def test_dask_local_cluster_is_bit_identical(reference, tmp_path) -> None:
         assert list(profiling.values()) == [False, False]
         periodic = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
         assert all("profile" not in names for names in periodic.values())
+        said: list[str] = []
+        DaskExecutor(client=client, notify=said.append).advise(client)
+        assert said == []  # nothing to advise
         for chunk, shared in ((1, False), (4, True)):
             out = tmp_path / f"out-{chunk}"
             report = execute_plan(_plan(), out, executor=DaskExecutor(client=client, shared_filesystem=shared),
@@ -98,6 +101,21 @@ def test_dask_local_cluster_is_bit_identical(reference, tmp_path) -> None:
             assert report.ok == 6
             assert _fingerprint(out) == reference
             assert RunStore(out).read_manifest()["workers_write"] is shared
+
+
+def test_dask_executor_advises_once_when_workers_run_the_profiler() -> None:
+    """A cluster started with Dask's defaults: the executor says once, before its first task,
+    that the workers sample the running task every 10 ms, and names the remedy."""
+    distributed = pytest.importorskip("distributed")
+    said: list[str] = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        ex = DaskExecutor(client=client, notify=said.append)
+        for _ in range(2):
+            done = list(ex.map_unordered(abs, [-3]))
+            assert [c.value for c in done] == [3]
+    assert len(said) == 1
+    assert "1 of 1 Dask workers" in said[0] and "dask_environment()" in said[0]
 
 
 def test_dask_settings_are_dask_keys_and_survive_the_environment() -> None:

@@ -91,6 +91,12 @@ class NoWorkersError(RuntimeError):
     """A Dask cluster had no worker for longer than the executor's ``worker_timeout_s``."""
 
 
+def _worker_profiling(dask_worker: Any) -> bool:
+    """Run on a Dask worker (``client.run``): whether Dask's statistical profiler samples the
+    stack of its running task (``distributed.worker.profile.enabled``)."""
+    return "profile" in getattr(dask_worker, "periodic_callbacks", {})
+
+
 def _notify_default(text: str) -> None:
     logging.getLogger("sahel_sim").warning(text)
 
@@ -233,6 +239,7 @@ class DaskExecutor:
         self.worker_timeout_s = worker_timeout_s
         self.notify = notify or _notify_default
         self.shares_filesystem = bool(shared_filesystem)
+        self._advised = False
 
     @property
     def slots(self) -> int:
@@ -278,10 +285,29 @@ class DaskExecutor:
         info["workers_write"] = self.shares_filesystem
         return info
 
+    def advise(self, client: Any) -> None:
+        """Say once, through ``notify``, when connected workers run Dask's statistical profiler
+        (it costs a sweep a tenth to a fifth of its runs on a small machine; ``DASK_SETTINGS``
+        turns it off). Never fails: a cluster that cannot be asked is not advised."""
+        if self._advised:
+            return
+        self._advised = True
+        try:
+            profiling = client.run(_worker_profiling)
+        except Exception:  # an old or restricted cluster: nothing to say
+            return
+        on = sum(bool(v) for v in profiling.values())
+        if on:
+            self.notify(f"{on} of {len(profiling)} Dask workers sample the running task's stack every 10 ms "
+                        "(distributed.worker.profile.enabled): on 2 cores that cost a sweep a tenth to a fifth of "
+                        "its runs a minute. Start the workers with the variables of "
+                        "sahel_sim.experiments.dask_environment() (docs/experiments.md, \"Dask settings\").")
+
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Completed]:
         from distributed import as_completed
 
         client, owned = self._connect()
+        self.advise(client)
         try:
             threads = max(sum(client.nthreads().values()), 1)
         except Exception:
