@@ -66,7 +66,7 @@ def dask_environment(settings: dict[str, Any] | None = None) -> dict[str, str]:
     out = {}
     for key, value in (DASK_SETTINGS if settings is None else settings).items():
         name = "DASK_" + "__".join(part.upper().replace("-", "_") for part in key.split("."))
-        out[name] = str(value) if not isinstance(value, bool) else ("True" if value else "False")
+        out[name] = str(value)  # False -> "False": Dask reads it back as the literal
     return out
 
 
